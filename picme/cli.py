@@ -1,0 +1,34 @@
+"""The `picme` command. Heavy libraries (torch, lightning, mlflow, prefect) are imported
+inside the commands that need them, so `picme --help` stays fast."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from picme.commands import curate, demo, features, generate, ingest, scrape, train
+
+app = typer.Typer(
+    name="picme",
+    help="PicMe: learn what makes a photo do well on Instagram, then curate an album.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for _module in (scrape, ingest, generate, features, train, curate, demo):
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point that turns PicmeError into a one-line message and exit code 2."""
+    from picme.errors import PicmeError
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=True)
+    except PicmeError as exc:  # pragma: no cover - exercised through the CLI tests
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

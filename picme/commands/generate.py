@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from picme.commands._common import user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def generate(
+        out: Path | None = typer.Option(None, "--out", help="Target folder (default: raw/)."),
+        accounts: int = typer.Option(6, "--accounts", help="Number of accounts."),
+        posts: int = typer.Option(40, "--posts", help="Posts per account."),
+        seed: int = typer.Option(0, "--seed"),
+    ) -> None:
+        """Write a sample instaloader tree with a learnable image/engagement relation."""
+        from picme.sample import generate_sample
+        from picme.settings import get_settings
+
+        settings = get_settings()
+        summary = generate_sample(
+            out or settings.raw_dir, n_accounts=accounts, posts_per_account=posts, seed=seed
+        )
+        typer.echo(summary.summary())

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from picme.commands._common import user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def ingest(
+        raw_dir: list[Path] = typer.Argument(None, help="instaloader trees (default: raw/)."),
+    ) -> None:
+        """Read instaloader trees into the Parquet lake (idempotent, keeps like history)."""
+        from picme.ingest import ingest_raw
+        from picme.settings import get_settings
+
+        settings = get_settings()
+        report = ingest_raw(list(raw_dir) if raw_dir else [settings.raw_dir], settings=settings)
+        typer.echo(report.summary())
