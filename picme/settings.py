@@ -18,8 +18,8 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("picme-data"), description="Root of every data layer.")
 
     # Labels and the training table.
-    engagement_threshold: float = Field(0.35, description="Seed's binary label: likes/followers > t.")
-    settle_days: float = Field(3.0, description="Posts younger than this are excluded (likes grow).")
+    engagement_threshold: float = Field(0.35, description="Binary label: likes/followers > t.")
+    settle_days: float = Field(3.0, description="Younger posts are excluded.")
     min_posts_per_account: int = Field(5, description="Accounts with fewer posts are excluded.")
     baseline_window: int = Field(12, description="Previous posts in the account's rolling median.")
     pair_window_days: float = Field(30.0, description="Max days between the two posts of a pair.")
