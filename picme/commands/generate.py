@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
         accounts: int = typer.Option(6, "--accounts", help="Number of accounts."),
         posts: int = typer.Option(40, "--posts", help="Posts per account."),
         seed: int = typer.Option(0, "--seed"),
+        image_size: int = typer.Option(256, "--image-size", help="Long side of images (px)."),
     ) -> None:
         """Write a sample instaloader tree with a learnable image/engagement relation."""
         from picme.sample import generate_sample
@@ -22,6 +23,10 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         summary = generate_sample(
-            out or settings.raw_dir, n_accounts=accounts, posts_per_account=posts, seed=seed
+            out or settings.raw_dir,
+            n_accounts=accounts,
+            posts_per_account=posts,
+            seed=seed,
+            image_size=image_size,
         )
         typer.echo(summary.summary())
