@@ -15,9 +15,11 @@ def _scene(w: int = 96, h: int = 64, seed: int = 0) -> np.ndarray:
     img[..., 0] = (x * 255 // max(w - 1, 1)).astype(np.uint8)
     img[..., 1] = (y * 255 // max(h - 1, 1)).astype(np.uint8)
     img[..., 2] = 128
-    # A bright block in the top-left corner makes orientation checkable.
+    noisy = img.astype(np.int16) + rng.integers(0, 8, img.shape, dtype=np.int16)
+    img = np.clip(noisy, 0, 255).astype(np.uint8)
+    # A bright block in the top-left corner makes orientation checkable (set after the noise
+    # so it stays saturated white).
     img[: h // 4, : w // 4] = 255
-    img += rng.integers(0, 8, img.shape, dtype=np.uint8)
     return img
 
 
@@ -29,7 +31,10 @@ def make_image_fixtures(root: Path) -> dict[str, Path]:
     def save(name: str, im: Image.Image, **kw: object) -> None:
         p = root / name
         im.save(p, **kw)
-        files[name.split(".")[0]] = p
+        stem, ext = name.rsplit(".", 1)
+        # "ok" is the first (JPEG) file of a stem; every file is also "stem_ext" ("ok_png").
+        files.setdefault(stem, p)
+        files[f"{stem}_{ext}"] = p
 
     save("ok.jpg", Image.fromarray(base), quality=92)
     save("ok.png", Image.fromarray(base))
