@@ -14,14 +14,23 @@ def register(app: typer.Typer) -> None:
         threshold: float | None = typer.Option(
             None, "--threshold", help="Binary label: likes/followers above this."
         ),
-        include_videos: bool = typer.Option(False, "--include-videos"),
+        include_videos: bool = typer.Option(
+            False,
+            "--include-videos",
+            help="Keep videos (their cover image); or PICME_INCLUDE_VIDEOS.",
+        ),
     ) -> None:
         """Compute image features, then build the training table, labels, pairs and splits."""
-        from picme.build import build_training_table
+        from datetime import UTC, datetime
+
+        from picme.build import build_training_table, query_parameters
         from picme.imagefeat import update_image_features
         from picme.settings import get_settings
 
-        overrides: dict[str, object] = {"include_videos": include_videos}
+        overrides: dict[str, object] = {}
+        # Only a given flag overrides the environment (PICME_INCLUDE_VIDEOS=1 stays on).
+        if include_videos:
+            overrides["include_videos"] = True
         if workers:
             overrides["workers"] = workers
         if split:
@@ -29,6 +38,8 @@ def register(app: typer.Typer) -> None:
         if threshold is not None:
             overrides["engagement_threshold"] = threshold
         settings = get_settings(**overrides)
+        # Bad settings fail now, not after minutes of image features.
+        query_parameters(settings, datetime.now(UTC))
         feat = update_image_features(settings=settings)
         typer.echo(feat.summary())
         report = build_training_table(settings=settings)
