@@ -1,19 +1,63 @@
+"""`picme demo`: the pipeline flow on generated data, with nothing to start.
+
+This command is the one place the picme package hands over to flows/ (and so to
+Prefect); it imports them inside the command body so `picme --help` stays light.
+"""
+
 from __future__ import annotations
+
+import os
 
 import typer
 
 from picme.commands._common import user_errors
+
+# Set before Prefect is imported: no telemetry calls, and a temporary API server that may
+# take a while to start on a busy 2-core machine.
+_PREFECT_OFFLINE_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def demo(
-        accounts: int = typer.Option(6, "--accounts"),
+        accounts: int = typer.Option(6, "--accounts", help="Generated accounts."),
         posts: int = typer.Option(40, "--posts", help="Posts per account."),
-        epochs: int = typer.Option(4, "--epochs"),
+        epochs: int = typer.Option(4, "--epochs", help="Training epochs."),
+        image_size: int = typer.Option(256, "--image-size", help="Generated image side."),
+        seed: int = typer.Option(0, "--seed"),
+        album: bool = typer.Option(True, "--album/--no-album", help="Curate a demo album."),
+        force_train: bool = typer.Option(
+            False, "--force-train", help="Train even when the data has not changed."
+        ),
     ) -> None:
-        """Generate sample data and run the whole pipeline on embedded defaults."""
-        from picme.demo import run_demo
+        """Generate sample data and run the whole pipeline (Prefect ephemeral mode, MLflow on
+        SQLite under PICME_HOME): ingest, features, train, evaluate, curate."""
+        for key, value in _PREFECT_OFFLINE_DEFAULTS.items():
+            os.environ.setdefault(key, value)
 
-        typer.echo(run_demo(accounts=accounts, posts=posts, epochs=epochs))
+        from flows.pipeline import pipeline_flow, where_text
+        from flows.train import TrainOptions
+
+        result = pipeline_flow(
+            accounts=accounts,
+            posts=posts,
+            sample_image_size=image_size,
+            seed=seed,
+            train=TrainOptions(epochs=epochs),
+            force_train=force_train,
+            demo_album=album,
+        )
+        trained = result["train"]
+        if trained["trained"]:
+            typer.echo(trained["train"]["summary"])
+        else:
+            typer.echo(f"training skipped: {trained['reason']}")
+        if "curate" in result:
+            typer.echo(result["curate"]["summary"])
+        typer.echo("")
+        typer.echo(where_text(result["where"]))

@@ -1,0 +1,294 @@
+"""Features flow: image features for new lake media, then the training table.
+
+Two ways to compute image features, with identical results:
+
+* default: one task calls ``picme.imagefeat.update_image_features``, which batches the
+  images over a local process pool (never one Prefect task per image);
+* ``settings.dask_address`` (``PICME_DASK_ADDRESS``) or the ``dask_address`` parameter
+  names an existing Dask scheduler: the images still to do are cut into batches, each
+  batch is one Prefect task on a ``DaskTaskRunner`` connected to that cluster, and the
+  records are merged into lake/image_features here.
+
+Both stages are cached on a hash of the lake tables they read, the settings, the task
+source and the library code that computes them, so a run over an unchanged lake is
+skipped. The training-table task's key also carries the UTC date: posts settle with time
+(``settle_days``), so a table built yesterday may differ from today's on the same lake.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.futures import as_completed
+
+from flows.common import (
+    code_fingerprint,
+    content_fingerprint,
+    lake_inputs_for_features,
+    lake_table_path,
+    load_settings,
+    publish_counts,
+    resolve_settings,
+    settings_key,
+    settings_payload,
+)
+
+PROGRESS_KEY = "picme-features-progress"
+DEFAULT_BATCH = 64
+FEATURE_MODULES = ("picme.imagefeat", "picme.imaging")
+BUILD_MODULES = ("picme.build", "picme.sql")
+# The payload itself is left out of the keys: settings_key hashes the fields that matter.
+CACHE_POLICY = (INPUTS - "settings") + TASK_SOURCE
+
+
+def _progress_reporter(description: str) -> Any:
+    """A ``progress(done, total)`` callback feeding one Prefect progress artifact."""
+    artifact_id = cast(
+        UUID, create_progress_artifact(0.0, key=PROGRESS_KEY, description=description)
+    )
+    last = [-1.0]
+
+    def report(done: int, total: int) -> None:
+        pct = 100.0 if total == 0 else round(100.0 * done / total, 1)
+        if pct != last[0]:
+            last[0] = pct
+            update_progress_artifact(artifact_id, pct)
+
+    return report
+
+
+@task(name="image-features", cache_policy=CACHE_POLICY, persist_result=True)
+def image_features_task(
+    settings: dict[str, Any], key: str, lake_fingerprint: str, code: str
+) -> dict[str, Any]:
+    from picme.imagefeat import update_image_features
+
+    report = update_image_features(
+        load_settings(settings), progress=_progress_reporter("image features (process pool)")
+    )
+    return {
+        "summary": report.summary(),
+        "n_new": report.n_new,
+        "n_cached": report.n_cached,
+        "n_failed": report.n_failed,
+        "engine": "processes",
+    }
+
+
+@task(name="plan-image-features")
+def plan_features_task(settings: dict[str, Any]) -> dict[str, Any]:
+    """The (sha256, path) pairs lake media has that lake/image_features lacks.
+
+    Mirrors update_image_features' choice: one file per content hash, preferring a path
+    that exists now; rows of an older FEATURE_VERSION count as missing.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from picme.errors import InputError
+    from picme.imagefeat import FEATURE_VERSION, feature_schema, feature_table_path
+
+    s = load_settings(settings)
+    media_path = lake_table_path(s, "media")
+    if not media_path.is_file():
+        raise InputError(f"no media table at {media_path}: run `picme ingest` first")
+    media = pq.read_table(media_path, columns=["path", "sha256"])
+    known: set[str] = set()
+    target = feature_table_path(s)
+    if target.is_file():
+        existing = pq.read_table(target)
+        if set(existing.column_names) == set(feature_schema().names):
+            current = existing.filter(pc.equal(existing["feature_version"], FEATURE_VERSION))
+            known = {x for x in current["sha256"].to_pylist() if x}
+    by_sha: dict[str, list[str]] = {}
+    for path, sha in zip(media["path"].to_pylist(), media["sha256"].to_pylist(), strict=True):
+        if sha and path:
+            by_sha.setdefault(sha, []).append(path)
+    todo = [
+        [sha, next((p for p in paths if os.path.exists(p)), paths[0])]
+        for sha, paths in sorted(by_sha.items())
+        if sha not in known
+    ]
+    return {"todo": todo, "n_total": len(by_sha), "n_cached": len(by_sha) - len(todo)}
+
+
+@task(name="image-features-batch")
+def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
+    """One batch in this process: on Dask the worker processes are the parallelism."""
+    from picme.imagefeat import extract_features_for_paths
+
+    return extract_features_for_paths(paths, workers=1, max_side=max_side)
+
+
+@task(name="merge-image-features")
+def merge_features_task(
+    settings: dict[str, Any], todo: list[list[str]], records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Append the batches' records to lake/image_features, atomically, like
+    update_image_features does for its own pool."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from picme.atomic import write_parquet_atomic
+    from picme.imagefeat import (
+        FEATURE_VERSION,
+        feature_schema,
+        feature_table_path,
+        records_to_table,
+    )
+
+    s = load_settings(settings)
+    target = feature_table_path(s)
+    existing = None
+    if target.is_file():
+        table = pq.read_table(target)
+        if set(table.column_names) == set(feature_schema().names):
+            table = table.select(feature_schema().names).cast(feature_schema())
+            existing = table.filter(pc.equal(table["feature_version"], FEATURE_VERSION))
+    failures: list[tuple[str, str]] = []
+    keep: list[dict[str, Any]] = []
+    for (sha, path), rec in zip(todo, records, strict=True):
+        if rec["sha256"] is None:
+            failures.append((path, rec["error"] or "unreadable"))
+        elif rec["sha256"] != sha:
+            failures.append((path, "file changed since ingest; re-run `picme ingest`"))
+        else:
+            if not rec["decodable"]:
+                failures.append((path, rec["error"] or "not decodable"))
+            keep.append(rec)
+    if keep or existing is None:
+        new = records_to_table(keep)
+        write_parquet_atomic(new if existing is None else pa.concat_tables([existing, new]), target)
+    n_new = sum(1 for r in keep if r["decodable"])
+    return {"n_new": n_new, "n_failed": len(failures), "failures": failures[:20]}
+
+
+@flow(name="image-features-dask")
+def dask_features_flow(settings: dict[str, Any], batch_size: int = DEFAULT_BATCH) -> dict:
+    """Runs under a DaskTaskRunner (see :func:`features_flow`): batches go to the cluster."""
+    from picme.imagefeat import ANALYSIS_SIDE
+
+    logger = get_run_logger()
+    plan = plan_features_task(settings)
+    todo: list[list[str]] = plan["todo"]
+    size = max(1, batch_size)
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    logger.info("%d images to do in %d batches on Dask", len(todo), len(batches))
+    progress = _progress_reporter(f"image features on Dask ({len(batches)} batches)")
+    futures = [feature_batch_task.submit([p for _, p in b], ANALYSIS_SIDE) for b in batches]
+    index = {f.task_run_id: i for i, f in enumerate(futures)}
+    results: list[list[dict[str, Any]]] = [[] for _ in batches]
+    done = 0
+    for fut in as_completed(futures):
+        i = index[fut.task_run_id]
+        results[i] = fut.result()
+        done += len(batches[i])
+        progress(done, len(todo))
+    progress(len(todo), len(todo))
+    merged = merge_features_task(settings, todo, [r for batch in results for r in batch])
+    summary = (
+        f"image features: {plan['n_total']} images, {merged['n_new']} computed, "
+        f"{plan['n_cached']} cached, {merged['n_failed']} failed on Dask "
+        f"({len(batches)} batches)"
+    )
+    if merged["failures"]:
+        path, why = merged["failures"][0]
+        summary += f"\n  first failure: {path}: {why}"
+    return {
+        "summary": summary,
+        "n_new": merged["n_new"],
+        "n_cached": plan["n_cached"],
+        "n_failed": merged["n_failed"],
+        "engine": "dask",
+    }
+
+
+@task(name="build-training-table", cache_policy=CACHE_POLICY, persist_result=True)
+def build_table_task(
+    settings: dict[str, Any], key: str, lake_fingerprint: str, day: str, code: str
+) -> dict[str, Any]:
+    from picme.build import build_training_table
+
+    report = build_training_table(load_settings(settings))
+    return {
+        "summary": report.summary(),
+        "rows": int(report.rows),
+        "excluded": {str(k): int(v) for k, v in dict(report.excluded or {}).items()},
+        "fingerprint": str(report.fingerprint),
+    }
+
+
+def run_image_features(settings_dict: dict[str, Any], batch_size: int, refresh: bool) -> dict:
+    """Dispatch to the Dask or the process-pool path; called inside a flow."""
+    s = load_settings(settings_dict)
+    if s.dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        runner: Any = DaskTaskRunner(address=s.dask_address)
+        return dask_features_flow.with_options(task_runner=runner)(settings_dict, batch_size)
+    lake_fp = content_fingerprint(lake_inputs_for_features(s))
+    state = image_features_task.with_options(refresh_cache=refresh)(
+        settings_dict,
+        settings_key(settings_dict),
+        lake_fp,
+        code_fingerprint(FEATURE_MODULES),
+        return_state=True,
+    )
+    result = dict(state.result())
+    result["cached"] = state.name == "Cached"
+    return result
+
+
+@flow(name="features", log_prints=True)
+def features_flow(
+    home: str | None = None,
+    dask_address: str | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Image features for new lake media, then the training table, labels, pairs, split.
+
+    ``dask_address`` (default: ``PICME_DASK_ADDRESS``) sends the image batches to an
+    existing Dask cluster, e.g. ``tcp://10.0.0.5:8786``.
+    """
+    logger = get_run_logger()
+    settings = resolve_settings(home, dask_address=dask_address)
+    payload = settings_payload(settings)
+    # Derived tables deleted under an unchanged lake must be rebuilt, not served from cache.
+    refresh_feat = force or not lake_table_path(settings, "image_features").is_file()
+    refresh_build = force or not lake_table_path(settings, "training").is_file()
+
+    feat = run_image_features(payload, batch_size, refresh_feat)
+    if feat.get("cached"):
+        logger.info("lake unchanged since the last features run: image features skipped")
+    else:
+        print(feat["summary"])
+
+    # The build also reads the image features just written (or kept).
+    lake_fp = content_fingerprint(
+        [*lake_inputs_for_features(settings), lake_table_path(settings, "image_features")]
+    )
+    day = datetime.now(UTC).date().isoformat()
+    state = build_table_task.with_options(refresh_cache=refresh_build)(
+        payload,
+        settings_key(payload),
+        lake_fp,
+        day,
+        code_fingerprint(BUILD_MODULES, sql=True),
+        return_state=True,
+    )
+    build: dict[str, Any] = dict(state.result())
+    build["cached"] = state.name == "Cached"
+    if build["cached"]:
+        logger.info("lake unchanged today: training table reused")
+    else:
+        print(build["summary"])
+    counts = publish_counts(settings, "features")
+    return {"image_features": feat, "training": build, "counts": counts}

@@ -1,0 +1,253 @@
+"""Server mode end to end, as docs/operations.md tells a user to run it: real `prefect
+server` and `mlflow server` processes on free loopback ports, `prefect deploy --all` from
+the project's prefect.yaml, a process worker, a pipeline run triggered from the CLI on
+generated data; then the REST APIs of both servers are checked. Every process started here
+runs in its own process group and is killed at the end, pass or fail."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = "picme-scorer"
+RUN_TIMEOUT_S = 420
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tool(name: str) -> str:
+    """The console script installed beside this interpreter (the same environment)."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed in this environment")
+    return found
+
+
+class Processes:
+    """Background processes in their own sessions, with their output in log files."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()  # the child holds its own descriptor
+        self.started.append((name, proc))
+        return proc
+
+    def tail(self, name: str, n: int = 60) -> str:
+        path = self.logs / f"{name}.log"
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+        return f"--- {name} (last {n} lines) ---\n" + "\n".join(lines[-n:])
+
+    def stop_all(self) -> None:
+        for _name, proc in reversed(self.started):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        deadline = time.monotonic() + 15
+        for _name, proc in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            # The group may hold children (the worker's flow-run subprocess, uvicorn
+            # workers) even after its leader exited.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def http_json(method: str, url: str, body: Any = None, timeout: float = 10) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def wait_healthy(url: str, procs: Processes, name: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited with {proc.returncode}\n{procs.tail(name)}")
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(1)
+    pytest.fail(f"{name} not healthy at {url} after 180 s\n{procs.tail(name)}")
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 180) -> str:
+    proc = subprocess.run(
+        args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = Processes(logs)
+    try:
+        yield procs
+    finally:
+        procs.stop_all()
+
+
+def test_deploy_and_run_the_pipeline_on_servers(tmp_path: Path, processes: Processes) -> None:
+    prefect_port, mlflow_port = free_port(), free_port()
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    mlflow_url = f"http://127.0.0.1:{mlflow_port}"
+    home = tmp_path / "picme-data"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PICME_", "PREFECT_", "MLFLOW_"))
+    }
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_API_URL=api,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_WORKER_PREFETCH_SECONDS="5",
+        MLFLOW_TRACKING_URI=mlflow_url,
+        PICME_HOME=str(home),
+        PICME_PROJECT_DIR=str(ROOT),
+        PICME_WORKERS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    prefect, mlflow = tool("prefect"), tool("mlflow")
+
+    server = processes.start(
+        "prefect-server",
+        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
+        env,
+    )
+    tracking = processes.start(
+        "mlflow-server",
+        [
+            mlflow,
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'mlflow-server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "mlflow-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(mlflow_port),
+            "--workers",
+            "1",
+        ],
+        env,
+    )
+    wait_healthy(f"{api}/health", processes, "prefect-server", server)
+    wait_healthy(f"{mlflow_url}/health", processes, "mlflow-server", tracking)
+
+    run_cli([prefect, "work-pool", "create", "picme", "--type", "process"], env)
+    run_cli([prefect, "gcl", "create", "instagram", "--limit", "1"], env)
+    deployed = run_cli([prefect, "--no-prompt", "deploy", "--all"], env, timeout=300)
+    assert "pipeline/pipeline" in deployed, deployed
+    worker = processes.start(
+        "worker", [prefect, "worker", "start", "--pool", "picme", "--type", "process"], env
+    )
+
+    train = json.dumps({"epochs": 1, "image_size": 32, "batch_size": 16, "seed": 0})
+    out = run_cli(
+        [
+            prefect,
+            "deployment",
+            "run",
+            "pipeline/pipeline",
+            "-p",
+            "accounts=4",
+            "-p",
+            "posts=12",
+            "-p",
+            "sample_image_size=64",
+            "-p",
+            f"train={train}",
+            "-p",
+            "demo_album=false",
+        ],
+        env,
+    )
+    match = re.search(r"UUID:\s*([0-9a-f-]{36})", out)
+    assert match, out
+    run_id = match.group(1)
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = http_json("GET", f"{api}/flow_runs/{run_id}")["state"] or {}
+        if state.get("type") in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            break
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited\n{processes.tail('worker')}")
+        time.sleep(2)
+    assert state.get("type") == "COMPLETED", (
+        f"flow run {run_id}: {state.get('type')} {state.get('message')}\n"
+        + processes.tail("worker", 120)
+    )
+
+    # MLflow REST API: the run registered version 1, and it holds the champion alias.
+    model = http_json(
+        "GET", f"{mlflow_url}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}"
+    )["registered_model"]
+    assert [v["version"] for v in model.get("latest_versions", [])] == ["1"]
+    alias = http_json(
+        "GET",
+        f"{mlflow_url}/api/2.0/mlflow/registered-models/alias?name={MODEL_NAME}&alias=champion",
+    )["model_version"]
+    assert alias["version"] == "1" and alias["status"] == "READY"
+    assert any((tmp_path / "mlflow-artifacts").rglob("MLmodel")), "no model in the artifact store"
+    assert (home / "lake" / "training" / "training.parquet").is_file()
+
+    # Prefect REST API: the scheduled deployments carry their cron schedules.
+    deployments = http_json("POST", f"{api}/deployments/filter", {"limit": 50})
+    by_name = {d["name"]: d for d in deployments}
+    assert {"scheduled-scrape", "scheduled-retrain", "pipeline", "curate"} <= set(by_name)
+    (retrain,) = by_name["scheduled-retrain"]["schedules"]
+    assert retrain["schedule"]["cron"] == "0 5 * * 1" and retrain["active"] is True
+    (scrape,) = by_name["scheduled-scrape"]["schedules"]
+    assert scrape["schedule"]["cron"] == "0 3 * * *" and scrape["active"] is False
+    assert by_name["pipeline"]["schedules"] == []
+    assert by_name["pipeline"]["work_pool_name"] == "picme"

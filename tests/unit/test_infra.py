@@ -1,0 +1,105 @@
+"""prefect.yaml and infra/: parsed and checked here, since Docker cannot run on this machine
+and `prefect deploy` is exercised only by the server-mode test."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(path: Path) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def test_compose_has_the_services_and_two_databases() -> None:
+    compose = load(ROOT / "infra" / "docker-compose.yml")
+    services = compose["services"]
+    assert {"postgres", "minio", "mlflow", "prefect-server", "worker"} <= set(services)
+
+    # Prefect and MLflow must point at different databases of the one Postgres.
+    prefect_url = services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    mlflow_cmd = services["mlflow"]["command"]
+    assert prefect_url.endswith("/${PREFECT_DB}")
+    assert "postgres:5432/${MLFLOW_DB}" in mlflow_cmd
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / "infra" / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert env["PREFECT_DB"] != env["MLFLOW_DB"]
+    init = (ROOT / "infra" / "postgres" / "init-databases.sh").read_text()
+    assert 'CREATE DATABASE "$MLFLOW_DB"' in init
+    assert services["postgres"]["environment"]["MLFLOW_DB"] == "${MLFLOW_DB}"
+
+    # MLflow artifacts go to MinIO through the server's proxy.
+    assert "--artifacts-destination s3://${MLFLOW_BUCKET}" in mlflow_cmd
+    assert services["mlflow"]["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+
+    worker_env = services["worker"]["environment"]
+    assert worker_env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
+    assert worker_env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    assert worker_env["PICME_PROJECT_DIR"]
+
+
+def test_every_compose_variable_is_in_the_env_example() -> None:
+    text = (ROOT / "infra" / "docker-compose.yml").read_text()
+    # ${VAR} and ${VAR:-default}; $${VAR} is escaped for the container's shell.
+    used = {m.group(1) for m in re.finditer(r"(?<!\$)\$\{([A-Z_]+)(?::-[^}]*)?\}", text)}
+    example = {
+        line.split("=", 1)[0]
+        for line in (ROOT / "infra" / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert used, "no variables found: the pattern is wrong"
+    assert used <= example, f"missing from .env.example: {sorted(used - example)}"
+
+
+def _deployments() -> list[dict]:
+    return load(ROOT / "prefect.yaml")["deployments"]
+
+
+def test_prefect_yaml_pull_step_is_the_local_checkout() -> None:
+    cfg = load(ROOT / "prefect.yaml")
+    (step,) = cfg["pull"]
+    assert step["prefect.deployments.steps.set_working_directory"]["directory"] == (
+        "{{ $PICME_PROJECT_DIR }}"
+    )
+    assert all(d["work_pool"]["name"] == "picme" for d in _deployments())
+
+
+@pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: d["name"])
+def test_deployment_entrypoints_and_parameters_match_the_flows(deployment: dict) -> None:
+    from prefect import Flow
+    from prefect.utilities.callables import parameter_schema
+
+    module_path, func = deployment["entrypoint"].split(":")
+    assert (ROOT / module_path).is_file()
+    module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
+    flow = getattr(module, func)
+    assert isinstance(flow, Flow)
+    accepted = set(parameter_schema(flow).properties)
+    given = set(deployment.get("parameters") or {})
+    for schedule in deployment.get("schedules") or []:
+        given |= set(schedule.get("parameters") or {})
+    assert given <= accepted, f"unknown parameters {sorted(given - accepted)}"
+
+
+def test_schedules_are_valid_cron() -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    by_name = {d["name"]: d for d in _deployments()}
+    assert {"scheduled-scrape", "scheduled-retrain", "pipeline", "curate"} <= set(by_name)
+    for name in ("scheduled-scrape", "scheduled-retrain"):
+        (schedule,) = by_name[name]["schedules"]
+        CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
+    # Scraping is opt-in; retraining runs as soon as it is deployed.
+    assert by_name["scheduled-scrape"]["schedules"][0]["active"] is False
+    assert by_name["scheduled-retrain"]["schedules"][0]["active"] is True
+    assert by_name["scheduled-retrain"]["parameters"]["min_growth"] == 0.1
