@@ -16,13 +16,16 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(
             None, "--model", help="Model URI or 'heuristic' (default: champion if any)."
         ),
-        out: Path | None = typer.Option(None, "--out", help="Output folder (beside the album)."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Output folder (default: ALBUM-picme beside it; never inside it)."
+        ),
         workers: int = typer.Option(0, "--workers", help="Processes (0: one per core)."),
     ) -> None:
         """Score an album, group near-duplicates, pick diverse highlights, explain each."""
         from picme.curate import curate_album
         from picme.settings import get_settings
 
-        result = curate_album(album, top=top, model=model, out=out, workers=workers,
-                              settings=get_settings())
+        result = curate_album(
+            album, top=top, model=model, out=out, workers=workers, settings=get_settings()
+        )
         typer.echo(result.summary())

@@ -1,0 +1,121 @@
+"""Album walking (what is a photo, skipped, ignored) and the HTML sheet's escaping."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from picme.curation.report import render_html
+from picme.curation.scan import scan_album
+
+
+def test_scan_classifies_and_sorts(tmp_path: Path) -> None:
+    root = tmp_path / "album"
+    files = [
+        "b/IMG_2.JPG",
+        "a.heic",
+        "b/IMG_1.jpeg",
+        "Scan.TIFF",
+        "clip.mov",
+        "raw.CR2",
+        "notes.txt",
+        "IMG_1.AAE",
+        "noext",
+        ".DS_Store",
+        "b/._IMG_1.jpeg",
+        "Thumbs.db",
+        ".hidden/x.jpg",
+        "@eaDir/x.jpg",
+    ]
+    for rel in files:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    os.symlink(root / "missing.jpg", root / "dangling.jpg")
+    scan = scan_album(root)
+    rels = [f.rel for f in scan.files]
+    assert rels == sorted(rels)
+    assert [f.rel for f in scan.photos] == ["Scan.TIFF", "a.heic", "b/IMG_1.jpeg", "b/IMG_2.JPG"]
+    reasons = {f.rel: f.skip_reason for f in scan.files if f.skip_reason}
+    assert "video" in reasons["clip.mov"]
+    assert "RAW" in reasons["raw.CR2"]
+    assert "sidecar" in reasons["IMG_1.AAE"]
+    assert "not a supported photo type" in reasons["notes.txt"]
+    assert "no file extension" in reasons["noext"]
+    assert "broken link" in reasons["dangling.jpg"]
+    assert scan.ignored == [".DS_Store", ".hidden/", "@eaDir/", "Thumbs.db", "b/._IMG_1.jpeg"]
+
+
+def test_scan_skips_the_excluded_folder(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "thumb.jpg").write_bytes(b"x")
+    (tmp_path / "p.jpg").write_bytes(b"x")
+    scan = scan_album(tmp_path, exclude=tmp_path / "out")
+    assert [f.rel for f in scan.files] == ["p.jpg"] and scan.ignored == ["out/"]
+
+
+def _doc(name: str) -> dict:
+    entry = {
+        "path": name,
+        "status": "picked",
+        "score": 0.5,
+        "group": 1,
+        "rank": 1,
+        "reasons": [f"kept {name}: sharper"],
+        "kept": True,
+        "thumb": "thumbs/abc.jpg",
+        "highlight": f"highlights/01_{name}",
+        "saliency": "saliency/001.jpg",
+    }
+    skipped = {
+        "path": f"x/{name}",
+        "status": "skipped",
+        "score": None,
+        "group": None,
+        "rank": None,
+        "reasons": [f"bad {name}"],
+        "kept": False,
+    }
+    return {
+        "album": f"/photos/{name}",
+        "scorer": {"name": "models:/<b>", "version": "<i>2</i>"},
+        "top": 1,
+        "counts": {
+            "files": 2,
+            "picked": 1,
+            "duplicate": 0,
+            "rejected": 0,
+            "skipped": 1,
+            "ignored": 0,
+        },
+        "picks": [name],
+        "groups": [],
+        "files": [entry, skipped],
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ['<script>alert("x")</script>.jpg', "<img src=x onerror=alert(1)>.png", "a&b'c.jpg"]
+)
+def test_html_escapes_every_album_text(name: str) -> None:
+    page = render_html(_doc(name))
+    assert name not in page  # never verbatim, anywhere
+    assert "<script" not in page and "<img src=x" not in page
+    assert "models:/<b>" not in page and "<i>2</i>" not in page
+    assert "&lt;" in page or "&amp;" in page
+    assert "highlights/01_%3C" in page or "highlights/01_a%26b%27c.jpg" in page
+
+
+def test_curation_modules_import_no_heavy_libraries() -> None:
+    code = (
+        "import sys, picme.cli, picme.curate, picme.album\n"
+        "import picme.curation.analyze, picme.curation.grouping, picme.curation.select\n"
+        "import picme.curation.report, picme.curation.scan, picme.scorer\n"
+        "heavy = [m for m in ('torch', 'lightning', 'mlflow', 'prefect') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
