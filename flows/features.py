@@ -17,7 +17,6 @@ skipped. The training-table task's key also carries the UTC date: posts settle w
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -81,43 +80,6 @@ def image_features_task(
     }
 
 
-@task(name="plan-image-features")
-def plan_features_task(settings: dict[str, Any]) -> dict[str, Any]:
-    """The (sha256, path) pairs lake media has that lake/image_features lacks.
-
-    Mirrors update_image_features' choice: one file per content hash, preferring a path
-    that exists now; rows of an older FEATURE_VERSION count as missing.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from picme.errors import InputError
-    from picme.imagefeat import FEATURE_VERSION, feature_schema, feature_table_path
-
-    s = load_settings(settings)
-    media_path = lake_table_path(s, "media")
-    if not media_path.is_file():
-        raise InputError(f"no media table at {media_path}: run `picme ingest` first")
-    media = pq.read_table(media_path, columns=["path", "sha256"])
-    known: set[str] = set()
-    target = feature_table_path(s)
-    if target.is_file():
-        existing = pq.read_table(target)
-        if set(existing.column_names) == set(feature_schema().names):
-            current = existing.filter(pc.equal(existing["feature_version"], FEATURE_VERSION))
-            known = {x for x in current["sha256"].to_pylist() if x}
-    by_sha: dict[str, list[str]] = {}
-    for path, sha in zip(media["path"].to_pylist(), media["sha256"].to_pylist(), strict=True):
-        if sha and path:
-            by_sha.setdefault(sha, []).append(path)
-    todo = [
-        [sha, next((p for p in paths if os.path.exists(p)), paths[0])]
-        for sha, paths in sorted(by_sha.items())
-        if sha not in known
-    ]
-    return {"todo": todo, "n_total": len(by_sha), "n_cached": len(by_sha) - len(todo)}
-
-
 @task(name="image-features-batch")
 def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
     """One batch in this process: on Dask the worker processes are the parallelism."""
@@ -126,86 +88,39 @@ def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
     return extract_features_for_paths(paths, workers=1, max_side=max_side)
 
 
-@task(name="merge-image-features")
-def merge_features_task(
-    settings: dict[str, Any], todo: list[list[str]], records: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """Append the batches' records to lake/image_features, atomically, like
-    update_image_features does for its own pool."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from picme.atomic import write_parquet_atomic
-    from picme.imagefeat import (
-        FEATURE_VERSION,
-        feature_schema,
-        feature_table_path,
-        records_to_table,
-    )
-
-    s = load_settings(settings)
-    target = feature_table_path(s)
-    existing = None
-    if target.is_file():
-        table = pq.read_table(target)
-        if set(table.column_names) == set(feature_schema().names):
-            table = table.select(feature_schema().names).cast(feature_schema())
-            existing = table.filter(pc.equal(table["feature_version"], FEATURE_VERSION))
-    failures: list[tuple[str, str]] = []
-    keep: list[dict[str, Any]] = []
-    for (sha, path), rec in zip(todo, records, strict=True):
-        if rec["sha256"] is None:
-            failures.append((path, rec["error"] or "unreadable"))
-        elif rec["sha256"] != sha:
-            failures.append((path, "file changed since ingest; re-run `picme ingest`"))
-        else:
-            if not rec["decodable"]:
-                failures.append((path, rec["error"] or "not decodable"))
-            keep.append(rec)
-    if keep or existing is None:
-        new = records_to_table(keep)
-        write_parquet_atomic(new if existing is None else pa.concat_tables([existing, new]), target)
-    n_new = sum(1 for r in keep if r["decodable"])
-    return {"n_new": n_new, "n_failed": len(failures), "failures": failures[:20]}
-
-
 @flow(name="image-features-dask")
 def dask_features_flow(settings: dict[str, Any], batch_size: int = DEFAULT_BATCH) -> dict:
-    """Runs under a DaskTaskRunner (see :func:`features_flow`): batches go to the cluster."""
-    from picme.imagefeat import ANALYSIS_SIDE
+    """Runs under a DaskTaskRunner (see :func:`features_flow`): batches go to the cluster;
+    update_image_features chooses the images and merges the records, as it does locally."""
+    from picme.imagefeat import update_image_features
 
     logger = get_run_logger()
-    plan = plan_features_task(settings)
-    todo: list[list[str]] = plan["todo"]
     size = max(1, batch_size)
-    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    logger.info("%d images to do in %d batches on Dask", len(todo), len(batches))
-    progress = _progress_reporter(f"image features on Dask ({len(batches)} batches)")
-    futures = [feature_batch_task.submit([p for _, p in b], ANALYSIS_SIDE) for b in batches]
-    index = {f.task_run_id: i for i, f in enumerate(futures)}
-    results: list[list[dict[str, Any]]] = [[] for _ in batches]
-    done = 0
-    for fut in as_completed(futures):
-        i = index[fut.task_run_id]
-        results[i] = fut.result()
-        done += len(batches[i])
-        progress(done, len(todo))
-    progress(len(todo), len(todo))
-    merged = merge_features_task(settings, todo, [r for batch in results for r in batch])
-    summary = (
-        f"image features: {plan['n_total']} images, {merged['n_new']} computed, "
-        f"{plan['n_cached']} cached, {merged['n_failed']} failed on Dask "
-        f"({len(batches)} batches)"
-    )
-    if merged["failures"]:
-        path, why = merged["failures"][0]
-        summary += f"\n  first failure: {path}: {why}"
+    n_batches = [0]
+
+    def on_dask(paths: list[str], max_side: int) -> list[dict[str, Any]]:
+        batches = [paths[i : i + size] for i in range(0, len(paths), size)]
+        n_batches[0] = len(batches)
+        logger.info("%d images to do in %d batches on Dask", len(paths), len(batches))
+        progress = _progress_reporter(f"image features on Dask ({len(batches)} batches)")
+        futures = [feature_batch_task.submit(b, max_side) for b in batches]
+        index = {f.task_run_id: i for i, f in enumerate(futures)}
+        results: list[list[dict[str, Any]]] = [[] for _ in batches]
+        done = 0
+        for fut in as_completed(futures):
+            i = index[fut.task_run_id]
+            results[i] = fut.result()
+            done += len(batches[i])
+            progress(done, len(paths))
+        progress(len(paths), len(paths))
+        return [r for batch in results for r in batch]
+
+    report = update_image_features(load_settings(settings), extract=on_dask)
     return {
-        "summary": summary,
-        "n_new": merged["n_new"],
-        "n_cached": plan["n_cached"],
-        "n_failed": merged["n_failed"],
+        "summary": f"{report.summary()} (on Dask, {n_batches[0]} batches)",
+        "n_new": report.n_new,
+        "n_cached": report.n_cached,
+        "n_failed": report.n_failed,
         "engine": "dask",
     }
 

@@ -785,11 +785,14 @@ def update_image_features(
     workers: int | None = None,
     max_side: int = ANALYSIS_SIDE,
     progress: Callable[[int, int], None] | None = None,
+    extract: Callable[[list[str], int], list[dict[str, Any]]] | None = None,
 ) -> FeatureReport:
     """Compute features for lake media images not yet in lake/image_features (by sha256).
 
     Decode failures are stored (decodable false, with the reason) so they are not retried
     on every run; a missing file or one changed since ingest is reported and retried later.
+    ``extract(paths, max_side)`` replaces the local process pool (the Dask flow sends the
+    batches to a cluster); it must return one record per path, in order.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -825,12 +828,16 @@ def update_image_features(
         todo.append((sha, chosen))
 
     report = FeatureReport(n_total=len(by_sha), n_cached=len(by_sha) - len(todo))
-    records = extract_features_for_paths(
-        [p for _, p in todo],
-        workers=workers if workers is not None else settings.n_workers(),
-        max_side=max_side,
-        progress=progress,
-    )
+    paths = [p for _, p in todo]
+    if extract is None:
+        records = extract_features_for_paths(
+            paths,
+            workers=workers if workers is not None else settings.n_workers(),
+            max_side=max_side,
+            progress=progress,
+        )
+    else:
+        records = extract(paths, max_side)
     keep: list[dict[str, Any]] = []
     for (sha, path), rec in zip(todo, records, strict=True):
         if rec["sha256"] is None:
