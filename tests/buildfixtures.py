@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 from picme.imagefeat import FEATURE_COLUMNS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# Only the contract columns, on purpose (not picme.lake's schemas, which carry
+# ingest's extra columns): the build must work on any lake that honours the contract.
 _TS = pa.timestamp("us", tz="UTC")
 
 POSTS_SCHEMA = pa.schema(
