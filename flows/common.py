@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from picme.lake import table_path as lake_table_path
 from picme.settings import Settings, get_settings
 
 # Artifact keys: lowercase letters, digits and dashes only (Prefect's rule).
@@ -147,13 +148,13 @@ def code_fingerprint(modules: Iterable[str], sql: bool = False) -> str:
     return digest.hexdigest()
 
 
-def lake_table_path(settings: Settings, name: str) -> Path:
-    """Where the contract puts each lake table (one Parquet file per table)."""
-    special = {
-        "training": settings.lake_dir / "training" / "training.parquet",
-        "pairs": settings.lake_dir / "training" / "pairs.parquet",
-    }
-    return special.get(name, settings.lake_dir / name / f"{name}.parquet")
+def run_cached(task: Any, refresh: bool, *args: Any) -> dict[str, Any]:
+    """Run a task keyed by its inputs; its dict result says whether Prefect served it from
+    the cache (``cached``), which is how a flow tells an unchanged stage was skipped."""
+    state = task.with_options(refresh_cache=refresh)(*args, return_state=True)
+    result = dict(state.result())
+    result["cached"] = state.name == "Cached"
+    return result
 
 
 def lake_inputs_for_features(settings: Settings) -> list[Path]:

@@ -34,6 +34,7 @@ from flows.common import (
     load_settings,
     publish_counts,
     resolve_settings,
+    run_cached,
     settings_key,
     settings_payload,
 )
@@ -149,15 +150,14 @@ def run_image_features(settings_dict: dict[str, Any], batch_size: int, refresh: 
         runner: Any = DaskTaskRunner(address=s.dask_address)
         return dask_features_flow.with_options(task_runner=runner)(settings_dict, batch_size)
     lake_fp = content_fingerprint(lake_inputs_for_features(s))
-    state = image_features_task.with_options(refresh_cache=refresh)(
+    result = run_cached(
+        image_features_task,
+        refresh,
         settings_dict,
         settings_key(settings_dict),
         lake_fp,
         code_fingerprint(FEATURE_MODULES),
-        return_state=True,
     )
-    result = dict(state.result())
-    result["cached"] = state.name == "Cached"
     return result
 
 
@@ -191,16 +191,15 @@ def features_flow(
         [*lake_inputs_for_features(settings), lake_table_path(settings, "image_features")]
     )
     day = datetime.now(UTC).date().isoformat()
-    state = build_table_task.with_options(refresh_cache=refresh_build)(
+    build = run_cached(
+        build_table_task,
+        refresh_build,
         payload,
         settings_key(payload),
         lake_fp,
         day,
         code_fingerprint(BUILD_MODULES, sql=True),
-        return_state=True,
     )
-    build: dict[str, Any] = dict(state.result())
-    build["cached"] = state.name == "Cached"
     if build["cached"]:
         logger.info("lake unchanged today: training table reused")
     else:

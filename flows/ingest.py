@@ -19,6 +19,7 @@ from flows.common import (
     load_settings,
     publish_counts,
     resolve_settings,
+    run_cached,
     settings_key,
     settings_payload,
     tree_fingerprint,
@@ -58,16 +59,15 @@ def ingest_flow(
     # A lake deleted under an unchanged raw tree must be rebuilt, not served from cache.
     refresh = force or not lake_table_path(settings, "posts").is_file()
     payload = settings_payload(settings)
-    state = ingest_task.with_options(refresh_cache=refresh)(
+    result = run_cached(
+        ingest_task,
+        refresh,
         payload,
         settings_key(payload),
         dirs,
         tree_fingerprint(dirs),
         code_fingerprint(INGEST_MODULES),
-        return_state=True,
     )
-    result: dict[str, Any] = dict(state.result())
-    result["cached"] = state.name == "Cached"
     if result["cached"]:
         logger.info("raw data unchanged since the last ingest: skipped")
     else:
