@@ -581,12 +581,13 @@ def _finish(
                 mlflow.log_artifact(str(f), artifact_path="plots")
             version, _uri = _log_model(trained, settings, work, cfg.register)
     headline = metrics.get(registry.HEADLINE, float("nan"))
-    if version is None:
+
+    def result(version: str | None, promoted: bool, reason: str) -> TrainResult:
         return TrainResult(
             run_id,
-            None,
-            False,
-            "not registered (--no-register)",
+            version,
+            promoted,
+            reason,
             metrics,
             cfg.model,
             cfg.loss,
@@ -595,6 +596,9 @@ def _finish(
             trained.net,
             trained.prep,
         )
+
+    if version is None:
+        return result(None, False, "not registered (--no-register)")
     champ_score: float | None = None
     note = ""
     if champion_before is not None:
@@ -627,16 +631,4 @@ def _finish(
     )
     c.set_tag(run_id, registry.TAG_REASON, decision.reason)
     log.info("version %s: %s", version, decision.reason)
-    return TrainResult(
-        run_id,
-        version,
-        decision.promoted,
-        decision.reason,
-        metrics,
-        cfg.model,
-        cfg.loss,
-        trained.epochs_run,
-        time.perf_counter() - started,
-        trained.net,
-        trained.prep,
-    )
+    return result(version, decision.promoted, decision.reason)
