@@ -6,7 +6,7 @@
 
 Every figure is measured in the same process against a baseline measured alongside it
 (full-size and reduced-size decoding of the same files), never against a constant. Albums
-are drawn by picme.album and cached under $PICME_BENCH_CACHE/curate (default
+are drawn by picme.synthetic.album and cached under $PICME_BENCH_CACHE/curate (default
 /tmp/picme-bench-cache/curate).
 """
 
@@ -41,9 +41,9 @@ CACHE = (
 
 def _arrays(spec, workers: int):  # type: ignore[no-untyped-def]
     """Per-photo arrays of a labelled album, through the same worker code as curate."""
-    from picme.curation.analyze import AnalyzeConfig, analyze_stream
-    from picme.curation.scan import scan_album
-    from picme.imagefeat import ANALYSIS_SIDE
+    from picme.curate.analyze import AnalyzeConfig, analyze_stream
+    from picme.curate.scan import scan_album
+    from picme.features.extract import ANALYSIS_SIDE
 
     scan = scan_album(spec.root)
     photos = scan.photos
@@ -61,7 +61,7 @@ def _arrays(spec, workers: int):  # type: ignore[no-untyped-def]
 
 
 def _pr(params, data):  # type: ignore[no-untyped-def]
-    from picme.curation.grouping import group_labels, pair_precision_recall
+    from picme.curate.grouping import group_labels, pair_precision_recall
 
     truth, phash, embed, times = data
     pred = group_labels(phash, embed, times, params)
@@ -71,8 +71,8 @@ def _pr(params, data):  # type: ignore[no-untyped-def]
 
 
 def bench_grouping(args: argparse.Namespace) -> str:
-    from picme.album import cached_album
-    from picme.curation.grouping import DEFAULT_GROUPING
+    from picme.curate.grouping import DEFAULT_GROUPING
+    from picme.synthetic.album import cached_album
 
     base = {
         "n_bursts": args.bursts,
@@ -127,8 +127,9 @@ def bench_grouping(args: argparse.Namespace) -> str:
         "# Near-duplicate grouping: precision and recall on generated bursts",
         "",
         f"`python bench/bench_curate.py grouping` on {platform.node() or 'this machine'}. "
-        f"Albums from picme.album: {args.bursts} bursts of 6 shots (the original, a framing "
-        "shift of up to 2.5%, a re-encode at quality 60-80, subject motion, a 5-10% zoom, a "
+        f"Albums from picme.synthetic.album: {args.bursts} bursts of 6 shots "
+        "(the original, a framing shift of up to 2.5%, a re-encode at quality 60-80, "
+        "subject motion, a 5-10% zoom, a "
         "1-2 degree tilt) plus a blurred and a dark copy in every second burst; "
         f"{args.bursts} look-alikes (the place of a burst a minute later, other content, "
         f"camera panned: not duplicates) and {args.singles} singles; 640x480, scenes in 3 "
@@ -147,7 +148,7 @@ def bench_grouping(args: argparse.Namespace) -> str:
         "",
         f"Chosen: max hamming {h}, min cosine {c:.2f} (best F1 averaged with its grid "
         "neighbours, then precision). "
-        f"Defaults in picme/curation/grouping.py: max hamming {DEFAULT_GROUPING.max_hamming}, "
+        f"Defaults in picme/curate/grouping.py: max hamming {DEFAULT_GROUPING.max_hamming}, "
         f"min cosine {DEFAULT_GROUPING.min_cosine:.2f}.",
         "",
         "## Held-out albums (other seed) and single-signal baselines",
@@ -211,13 +212,13 @@ class PeakRSS:
 
 
 def _decode_full(path: str) -> int:
-    from picme.imaging import decode_image
+    from picme.features.decode import decode_image
 
     return int(decode_image(path).shape[0])
 
 
 def _decode_reduced(path: str) -> int:
-    from picme.imaging import decode_image
+    from picme.features.decode import decode_image
 
     return int(decode_image(path, max_side=512).shape[0])
 
@@ -244,7 +245,7 @@ def _subset(spec_root: Path, files: list[str], dest: Path) -> Path:
 
 
 def _curate_timed(album: Path, out: Path, workers: int) -> tuple[float, PeakRSS, object]:
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     with PeakRSS() as mem:
         t0 = time.perf_counter()
@@ -256,7 +257,7 @@ def _curate_timed(album: Path, out: Path, workers: int) -> tuple[float, PeakRSS,
 
 
 def bench_speed(args: argparse.Namespace) -> str:
-    from picme.album import cached_album
+    from picme.synthetic.album import cached_album
 
     n = args.n
     n_bursts = n * 3 // 20
@@ -331,10 +332,10 @@ def bench_speed(args: argparse.Namespace) -> str:
 
 def bench_scale(args: argparse.Namespace) -> str:
     """Grouping and selection on n synthetic photos: the parts that could go quadratic."""
-    from picme.curation.analyze import EMBED_SIDE
-    from picme.curation.grouping import group_labels
-    from picme.curation.select import select
-    from picme.imagefeat import FEATURE_COLUMNS
+    from picme.curate.analyze import EMBED_SIDE
+    from picme.curate.grouping import group_labels
+    from picme.curate.select import select
+    from picme.features.extract import FEATURE_COLUMNS
 
     rng = np.random.default_rng(0)
     n = args.n
@@ -364,7 +365,7 @@ def bench_scale(args: argparse.Namespace) -> str:
         t1 = time.perf_counter()
         sel = select(names, scores, feats, groups, embed, hs, times, 20)
         t2 = time.perf_counter()
-    from picme.curation.grouping import pair_precision_recall
+    from picme.curate.grouping import pair_precision_recall
 
     precision, recall = pair_precision_recall(groups, scene)
     n_true = len(np.unique(scene))

@@ -31,8 +31,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from picme import imagefeat  # noqa: E402
-from picme.atomic import atomic_open  # noqa: E402
-from picme.imaging import decode_image, resize_max_side  # noqa: E402
+from picme.features.decode import decode_image, resize_max_side  # noqa: E402
+from picme.util.atomic import atomic_open  # noqa: E402
 
 SIDE = 1080
 BLOCK = 50

@@ -3,8 +3,9 @@
     python bench/bench_ingest.py                 # 10,000 generated posts, tiny images
     python bench/bench_ingest.py --posts 2000    # quicker
 
-The tree comes from picme.sample (so it holds carousels, videos, refreshes, snapshots) with
-32 px images: what is measured is metadata ingest plus media hashing and decode checks. The
+The tree comes from picme.synthetic.instagram (so it holds carousels, videos, refreshes,
+snapshots) with 32 px images: what is measured is metadata ingest plus media hashing and
+decode checks. The
 baseline, measured in the same process on the same files, is ``lzma`` + ``json.load`` of every
 post metadata file; the ratio of the two is what to compare between machines and runs.
 Prints a markdown report and writes bench/results/ingest.md.
@@ -28,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from picme.ingest import ingest_raw  # noqa: E402
-from picme.sample import generate_sample  # noqa: E402
+from picme.lake.ingest import ingest_raw  # noqa: E402
 from picme.settings import get_settings  # noqa: E402
+from picme.synthetic.instagram import generate_sample  # noqa: E402
 
 POSTS_PER_ACCOUNT = 250
 

@@ -1,4 +1,4 @@
-"""Benchmark of the SQL feature build (picme.build.build_training_table) on generated lake
+"""Benchmark of the SQL feature build (picme.dataset.build.build_training_table) on generated lake
 tables: 1,000,000 posts by default.
 
     python bench/bench_sql.py [--posts 1000000] [--accounts 20000] [--threads 0]
@@ -47,7 +47,7 @@ def _hex_ids(rng: np.random.Generator, n: int) -> pa.Array:
 
 def generate(lake: Path, n_posts: int, n_accounts: int, seed: int = 0) -> dict[str, int]:
     """Write posts, media and image_features Parquet files for n_posts generated posts."""
-    from picme.imagefeat import FEATURE_COLUMNS
+    from picme.features.extract import FEATURE_COLUMNS
 
     rng = np.random.default_rng(seed)
     # Posts per account: lognormal, so most accounts post tens of times and a few thousands.
@@ -167,7 +167,7 @@ def generate(lake: Path, n_posts: int, n_accounts: int, seed: int = 0) -> dict[s
 def _baseline(lake: Path, threads: int) -> tuple[float, float]:
     """DuckDB reading every input column the build reads, and writing posts back: the
     I/O floor the build cannot go under."""
-    from picme.sql import connect
+    from picme.dataset.sql import connect
 
     con = connect(threads=threads)
     out = lake.parent / "baseline.parquet"
@@ -209,7 +209,7 @@ def _reset_peak() -> bool:
 def _build_child(home: str, threads: int, queue: Any) -> None:
     import tracemalloc
 
-    from picme.build import build_training_table
+    from picme.dataset.build import build_training_table
     from picme.settings import get_settings
 
     settings = get_settings(home=Path(home), workers=threads)

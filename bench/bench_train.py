@@ -77,9 +77,9 @@ def main() -> None:
     import torch
     from torch.utils.data import DataLoader
 
-    from picme.data import DecodedCache, RowsDataset
-    from picme.losses import get_loss
     from picme.models import build_model
+    from picme.models.data import DecodedCache, RowsDataset
+    from picme.models.losses import get_loss
 
     if args.threads:
         torch.set_num_threads(args.threads)

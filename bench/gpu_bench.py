@@ -37,7 +37,7 @@ def make_loader(n: int, size: int, batch: int, workers: int):  # type: ignore[no
     import torch
     from torch.utils.data import DataLoader
 
-    from picme.data import RowsDataset
+    from picme.models.data import RowsDataset
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
@@ -69,7 +69,7 @@ def lightning_run(model: str, size: int, loader, steps: int, warmup: int, bf16: 
     import lightning as L
     import torch
 
-    from picme.losses import get_loss
+    from picme.models.losses import get_loss
     from picme.models.module import ScoringModule
 
     class Clock(L.Callback):

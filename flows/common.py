@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from picme.lake import table_path as lake_table_path
+from picme.lake.tables import table_path as lake_table_path
 from picme.settings import Settings, get_settings
 
 # Artifact keys: lowercase letters, digits and dashes only (Prefect's rule).
@@ -139,7 +139,7 @@ def code_fingerprint(modules: Iterable[str], sql: bool = False) -> str:
             raise ModuleNotFoundError(name)
         files.append(Path(spec.origin))
     if sql:
-        from picme.sql import sql_dir
+        from picme.dataset.sql import sql_dir
 
         files.extend(sorted(sql_dir().glob("*.sql")))
     digest = hashlib.sha256()

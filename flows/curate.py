@@ -1,7 +1,7 @@
 """Curate flow: score an album folder, group near-duplicates, pick and explain highlights.
 
 The album is read, never modified; images are processed in batches inside
-picme.curate (one task for the whole album, not one per image).
+picme.curate.run (one task for the whole album, not one per image).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def curate_task(
     out: str | None,
     workers: int,
 ) -> dict[str, Any]:
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     result = curate_album(
         Path(album),

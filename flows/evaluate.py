@@ -1,7 +1,7 @@
 """Evaluate flow: a Markdown artifact with a trained model's test metrics, its MLflow run,
 its registered version and whether it became the champion.
 
-The metrics are computed by picme.train on the held-out test split and stored on the
+The metrics are computed by picme.training.run on the held-out test split and stored on the
 MLflow run; this flow reads them back from the tracking server, so it reports on any run
 (the one just trained, or the current champion when no run is given).
 """
@@ -24,7 +24,7 @@ from flows.common import (
 
 @task(name="read-mlflow-run")
 def read_run_task(settings: dict[str, Any], run_id: str | None, version: str | None) -> dict:
-    from picme.registry import TAG_REASON, TAG_ROLE, champion_info, client
+    from picme.registry.tracking import TAG_REASON, TAG_ROLE, champion_info, client
 
     s = load_settings(settings)
     champion = champion_info(s)

@@ -25,7 +25,7 @@ from flows.common import (
     tree_fingerprint,
 )
 
-INGEST_MODULES = ("picme.ingest", "picme.lake")
+INGEST_MODULES = ("picme.lake.ingest", "picme.lake.tables")
 CACHE_POLICY = (INPUTS - "settings") + TASK_SOURCE
 
 
@@ -35,7 +35,7 @@ def ingest_task(
 ) -> dict:
     """``key``, ``raw_fingerprint`` and ``code`` are unused in the body: they make the
     cache key (the settings that matter, the raw files, the library code reading them)."""
-    from picme.ingest import ingest_raw
+    from picme.lake.ingest import ingest_raw
 
     report = ingest_raw([Path(d) for d in raw_dirs], settings=load_settings(settings))
     skipped = list(report.skipped)

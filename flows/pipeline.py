@@ -19,7 +19,7 @@ from prefect.artifacts import update_progress_artifact as _update_progress
 
 from flows.common import PIPELINE_KEY, md_escape, resolve_settings
 from flows.train import TrainOptions
-from picme.retrain import DEFAULT_MIN_GROWTH
+from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.settings import Settings
 
 DEMO_ALBUM = "demo-album"
@@ -28,7 +28,7 @@ STAGES = ("data", "ingest", "features", "train", "curate")
 
 @task(name="generate-sample")
 def generate_task(raw_dir: str, accounts: int, posts: int, seed: int, image_size: int) -> str:
-    from picme.sample import generate_sample
+    from picme.synthetic.instagram import generate_sample
 
     return generate_sample(
         Path(raw_dir),
@@ -43,7 +43,7 @@ def generate_task(raw_dir: str, accounts: int, posts: int, seed: int, image_size
 def demo_album_task(album_dir: str, seed: int) -> str:
     """A small labelled album (bursts of near-duplicates, blurred and dark copies), drawn
     once and reused: it is what the demo curates."""
-    from picme.album import generate_album
+    from picme.synthetic.album import generate_album
 
     album = Path(album_dir)
     if album.is_dir() and any(album.iterdir()):

@@ -1,5 +1,5 @@
 """Retrain flow (scheduled): refresh the lake and the training table, then train only when
-the table grew or changed since the champion was trained (policy: picme.retrain).
+the table grew or changed since the champion was trained (policy: picme.registry.retrain).
 
 Every run publishes the decision as a Markdown artifact, so a skipped run says why.
 """
@@ -13,13 +13,13 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.common import RETRAIN_KEY, load_settings, md_escape, resolve_settings, settings_payload
 from flows.train import TrainOptions, train_and_evaluate
-from picme.retrain import DEFAULT_MIN_GROWTH
+from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.settings import Settings
 
 
 @task(name="decide-retrain")
 def decide_task(settings: dict[str, Any], min_growth: float, on_change: bool) -> dict[str, Any]:
-    from picme.retrain import check_retrain
+    from picme.registry.retrain import check_retrain
 
     decision = check_retrain(load_settings(settings), min_growth=min_growth, on_change=on_change)
     return decision.as_dict()

@@ -55,7 +55,7 @@ def _retry_unless_bad_input(task: Task[..., Any], task_run: TaskRun, state: Stat
     """Retry network trouble and rate limits. A bad profile name, a missing session file
     or a spent request budget would fail the same way (or overspend) on every attempt."""
     from picme.errors import InputError
-    from picme.scrape import RateLimited, RequestBudgetReached
+    from picme.scrape.run import RateLimited, RequestBudgetReached
 
     exc = state.data if isinstance(state.data, BaseException) else None
     if isinstance(exc, RateLimited):
@@ -81,7 +81,7 @@ def scrape_task(
 ) -> dict[str, Any]:
     from prefect.concurrency.sync import concurrency
 
-    import picme.scrape
+    import picme.scrape.run
 
     logger = get_run_logger()
     ensure_instagram_limit()
@@ -92,7 +92,7 @@ def scrape_task(
             len(hashtags),
             load_settings(settings).raw_dir,
         )
-        report = picme.scrape.scrape_targets(
+        report = picme.scrape.run.scrape_targets(
             profiles=profiles,
             hashtags=hashtags,
             max_posts=max_posts,

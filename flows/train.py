@@ -1,5 +1,5 @@
 """Train flow: fit a scorer on the training table, log it to MLflow, register it, and let
-the registry decide whether it becomes the champion (see picme.registry)."""
+the registry decide whether it becomes the champion (see picme.registry.tracking)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from picme.settings import Settings
 
 @task(name="train-and-register")
 def train_task(settings: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    from picme.train import TrainConfig, train_and_register
+    from picme.training.run import TrainConfig, train_and_register
 
     result = train_and_register(TrainConfig(**config), settings=load_settings(settings))
     return {

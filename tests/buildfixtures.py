@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from picme.imagefeat import FEATURE_COLUMNS
+from picme.features.extract import FEATURE_COLUMNS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-# Only the issue's contract columns, on purpose (not picme.lake's schemas, which carry
+# Only the issue's contract columns, on purpose (not picme.lake.tables's schemas, which carry
 # ingest's extra columns): the build must work on any lake that honours the contract.
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -213,7 +213,7 @@ def write_lake(lake_dir: Path, posts: pa.Table, media: pa.Table, features: pa.Ta
 
 def params(**settings: Any) -> dict[str, Any]:
     """The queries' $parameters for these settings (defaults otherwise), at NOW."""
-    from picme.build import query_parameters
+    from picme.dataset.build import query_parameters
     from picme.settings import get_settings
 
     return query_parameters(get_settings(**settings), NOW)
@@ -226,7 +226,7 @@ def connect(
 ) -> Any:
     """An in-memory DuckDB (set up as the build sets it) holding these posts, their media
     and image features, and the given profile snapshots."""
-    from picme.sql import connect as sql_connect
+    from picme.dataset.sql import connect as sql_connect
 
     con = sql_connect(threads=1)
     p, m, f = lake_tables(posts or [], **lake_kw)

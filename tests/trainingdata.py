@@ -5,7 +5,7 @@ and brightness (``quality`` q in [0, 1]) drive the likes: ``log_likes = account_
 signal * z(q) + noise``, so a model that looks at the images can order two posts of the
 same account far better than chance; metadata is noise except log_followers, which moves
 whole accounts and is useless within one. The table has the contract's columns (see
-docs/architecture.md) and pairs.parquet, both written where picme.build writes them.
+docs/architecture.md) and pairs.parquet, both written where picme.dataset.build writes them.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _image(q: float, rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _features(rgb: np.ndarray) -> dict[str, float]:
-    from picme.imagefeat import FEATURE_COLUMNS, features_from_array
+    from picme.features.extract import FEATURE_COLUMNS, features_from_array
 
     f = features_from_array(rgb)
     return {c: float(f[c]) for c in FEATURE_COLUMNS}
@@ -68,7 +68,7 @@ def make_training_data(
     with_features: bool = True,
 ) -> TrainingData:
     """Write images under ``home/images`` and the training table under ``home/lake``."""
-    from picme.build import METADATA_COLUMNS
+    from picme.dataset.build import METADATA_COLUMNS
 
     rng = np.random.default_rng(seed)
     n_train, n_val, n_test = splits or (n_accounts - 3, 1, 2)

@@ -109,7 +109,7 @@ class ResNet(nn.Module):
         return self.avgpool(x).flatten(1)
 
 
-_BUILTIN: dict[str, Callable[[], ResNet]] = {
+BUILTIN_ARCHS: dict[str, Callable[[], ResNet]] = {
     "resnet18": lambda: ResNet(BasicBlock, [2, 2, 2, 2]),
     "resnet34": lambda: ResNet(BasicBlock, [3, 4, 6, 3]),
     "resnet50": lambda: ResNet(Bottleneck, [3, 4, 6, 3]),
@@ -117,7 +117,7 @@ _BUILTIN: dict[str, Callable[[], ResNet]] = {
 
 
 def builtin_archs() -> list[str]:
-    return sorted(_BUILTIN)
+    return sorted(BUILTIN_ARCHS)
 
 
 def hub_checkpoint(arch: str) -> Path | None:
@@ -222,8 +222,8 @@ def build_backbone(
 ) -> tuple[nn.Module, int, nn.Module | None]:
     """(feature extractor giving (B, D), D, the layer Grad-CAM should look at)."""
     arch = arch.strip().lower()
-    if arch in _BUILTIN:
-        net = _BUILTIN[arch]()
+    if arch in BUILTIN_ARCHS:
+        net = BUILTIN_ARCHS[arch]()
         if weights:
             _load_into(net, Path(weights), arch)
         elif not from_scratch:

@@ -18,8 +18,8 @@ import lightning as L
 import numpy as np
 import torch
 
-from picme.losses import LossSpec
-from picme.metrics import pairwise_accuracy
+from picme.models.losses import LossSpec
+from picme.models.metrics import pairwise_accuracy
 from picme.models.nets import PicmeNet
 
 

@@ -1,5 +1,5 @@
 """The logged form of a PicMe model: an MLflow pyfunc holding the weights and the
-preprocessing, so ``mlflow.pyfunc.load_model(uri)`` (and ``picme.scorer.load_scorer``)
+preprocessing, so ``mlflow.pyfunc.load_model(uri)`` (and ``picme.scoring.api.load_scorer``)
 rebuild exactly the model that was trained.
 
 Input: ``{"images": uint8 (N, S, S, 3) already square-resized, "meta": float32 (N, M) raw

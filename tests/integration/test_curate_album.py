@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from picme.album import FORMATS, AlbumSpec, generate_album
 from picme.errors import InputError
 from picme.settings import get_settings
+from picme.synthetic.album import FORMATS, AlbumSpec, generate_album
 from tests.imagefixtures import make_image_fixtures
 
 STATUSES = {"picked", "duplicate", "rejected", "skipped"}
@@ -70,7 +70,7 @@ def album(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AlbumSpec]:
 @pytest.fixture(scope="module")
 def runs(album: tuple[Path, AlbumSpec], tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One in-process run, the same in a process pool, and their inputs before/after."""
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     root, _ = album
     settings = get_settings(home=tmp_path_factory.mktemp("home"))
@@ -231,7 +231,7 @@ def test_cli_rerun_replaces_output_and_top_larger_than_album(
 ) -> None:
     from typer.testing import CliRunner
 
-    from picme.cli import app
+    from picme.cli.app import app
 
     root, _ = album
     out = runs["second"].out_dir
@@ -255,7 +255,7 @@ def test_cli_rerun_replaces_output_and_top_larger_than_album(
 
 
 def test_refusals(album: tuple[Path, AlbumSpec], tmp_path: Path) -> None:
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     root, _ = album
     settings = get_settings(home=tmp_path / "home")
@@ -276,7 +276,7 @@ def test_refusals(album: tuple[Path, AlbumSpec], tmp_path: Path) -> None:
 
 
 def test_empty_albums_get_a_clear_message(tmp_path: Path) -> None:
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     settings = get_settings(home=tmp_path / "home")
     empty = tmp_path / "empty"
@@ -293,7 +293,7 @@ def test_empty_albums_get_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_album_of_broken_photos_is_reported_not_refused(tmp_path: Path) -> None:
-    from picme.curate import curate_album
+    from picme.curate.run import curate_album
 
     album = tmp_path / "broken"
     album.mkdir()
@@ -310,7 +310,7 @@ def test_album_of_broken_photos_is_reported_not_refused(tmp_path: Path) -> None:
 def test_cli_reports_an_empty_album_in_one_line(tmp_path: Path, picme_home: Path) -> None:
     from typer.testing import CliRunner
 
-    from picme.cli import app
+    from picme.cli.app import app
 
     empty = tmp_path / "nothing"
     empty.mkdir()
@@ -340,8 +340,8 @@ class _FakeModelScorer:
 def test_model_scorer_scores_in_batches_and_is_reported(
     album: tuple[Path, AlbumSpec], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import picme.scorer
-    from picme.curate import curate_album
+    import picme.scoring.api
+    from picme.curate.run import curate_album
 
     root, _ = album
     fake = _FakeModelScorer()
@@ -351,7 +351,7 @@ def test_model_scorer_scores_in_batches_and_is_reported(
         asked.append(spec)
         return fake
 
-    monkeypatch.setattr(picme.scorer, "load_scorer", load)
+    monkeypatch.setattr(picme.scoring.api, "load_scorer", load)
     result = curate_album(
         root / "singles",
         top=2,

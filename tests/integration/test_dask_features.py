@@ -15,9 +15,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with raw data and an ingested lake, made without Prefect."""
-    from picme.ingest import ingest_raw
-    from picme.sample import generate_sample
+    from picme.lake.ingest import ingest_raw
     from picme.settings import get_settings
+    from picme.synthetic.instagram import generate_sample
 
     home = tmp_path_factory.mktemp("dask") / "base"
     settings = get_settings(home=home, workers=1)

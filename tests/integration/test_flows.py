@@ -44,8 +44,8 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     from flows.pipeline import pipeline_flow
     from flows.retrain import retrain_flow
     from flows.train import TrainOptions
-    from picme.build import table_fingerprint
-    from picme.registry import champion_info, client
+    from picme.dataset.build import table_fingerprint
+    from picme.registry.tracking import champion_info, client
     from picme.settings import get_settings
 
     options = TrainOptions(epochs=1, image_size=32, batch_size=16, seed=0)
@@ -93,7 +93,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
 
 
 def _report(raw_dir: Path) -> Any:
-    from picme.scrape import ScrapeReport
+    from picme.scrape.run import ScrapeReport
 
     return ScrapeReport(run_at=datetime.now(UTC), raw_dir=raw_dir, max_requests=10)
 
@@ -111,7 +111,7 @@ def test_failed_scrape_retries_then_succeeds(
 ) -> None:
     from prefect.client.orchestration import get_client
 
-    import picme.scrape
+    import picme.scrape.run
     from flows.scrape import INSTAGRAM_LIMIT, scrape_flow
 
     calls: list[dict[str, Any]] = []
@@ -119,10 +119,10 @@ def test_failed_scrape_retries_then_succeeds(
     def flaky(**kwargs: Any) -> Any:
         calls.append(kwargs)
         if len(calls) < 3:
-            raise picme.scrape.RateLimited("Instagram asks to wait 20 minutes", wait_s=1200)
+            raise picme.scrape.run.RateLimited("Instagram asks to wait 20 minutes", wait_s=1200)
         return _report(kwargs["settings"].raw_dir)
 
-    monkeypatch.setattr(picme.scrape, "scrape_targets", flaky)
+    monkeypatch.setattr(picme.scrape.run, "scrape_targets", flaky)
     result = scrape_flow(profiles=["someone"], max_posts=5, home=str(picme_home))
     assert len(calls) == 3
     assert calls[-1]["profiles"] == ["someone"] and calls[-1]["max_posts"] == 5
@@ -134,17 +134,17 @@ def test_failed_scrape_retries_then_succeeds(
 def test_bad_scrape_input_is_not_retried(
     harness: None, picme_home: Path, monkeypatch: pytest.MonkeyPatch, fast_retries: None
 ) -> None:
-    import picme.scrape
+    import picme.scrape.run
     from flows.scrape import scrape_flow
 
     calls: list[int] = []
 
     def missing(**kwargs: Any) -> Any:
         calls.append(1)
-        raise picme.scrape.TargetNotFound("profile 'nobody_here' does not exist")
+        raise picme.scrape.run.TargetNotFound("profile 'nobody_here' does not exist")
 
-    monkeypatch.setattr(picme.scrape, "scrape_targets", missing)
-    with pytest.raises(picme.scrape.TargetNotFound):
+    monkeypatch.setattr(picme.scrape.run, "scrape_targets", missing)
+    with pytest.raises(picme.scrape.run.TargetNotFound):
         scrape_flow(profiles=["nobody_here"], home=str(picme_home))
     assert calls == [1]
 
@@ -152,7 +152,7 @@ def test_bad_scrape_input_is_not_retried(
 def test_two_scrapes_never_talk_to_instagram_at_once(
     harness: None, picme_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import picme.scrape
+    import picme.scrape.run
     from flows.scrape import scrape_flow
 
     lock = threading.Lock()
@@ -168,7 +168,7 @@ def test_two_scrapes_never_talk_to_instagram_at_once(
             inside.pop()
         return _report(kwargs["settings"].raw_dir)
 
-    monkeypatch.setattr(picme.scrape, "scrape_targets", slow)
+    monkeypatch.setattr(picme.scrape.run, "scrape_targets", slow)
     errors: list[BaseException] = []
 
     def run(name: str) -> None:

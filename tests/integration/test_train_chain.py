@@ -13,13 +13,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_one_thread")]
 
 
 def test_generated_data_trains_and_registers(tmp_path: Path) -> None:
-    from picme.build import build_training_table
-    from picme.imagefeat import update_image_features
-    from picme.ingest import ingest_raw
-    from picme.sample import generate_sample
-    from picme.scorer import load_scorer
+    from picme.dataset.build import build_training_table
+    from picme.features.extract import update_image_features
+    from picme.lake.ingest import ingest_raw
+    from picme.scoring.api import load_scorer
     from picme.settings import get_settings
-    from picme.train import TrainConfig, train_and_register
+    from picme.synthetic.instagram import generate_sample
+    from picme.training.run import TrainConfig, train_and_register
 
     settings = get_settings(home=tmp_path / "picme-data", workers=1)
     seed_tracking_store(settings.home)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from picme.settings import Settings, get_settings
-from picme.train import TrainConfig, TrainResult, train_and_register
+from picme.training.run import TrainConfig, TrainResult, train_and_register
 from tests.trainingdata import make_training_data, seed_tracking_store, torch_one_thread  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_one_thread")]
@@ -36,7 +36,7 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    from picme import registry
+    from picme.registry import tracking as registry
 
     home = tmp_path_factory.mktemp("registry") / "picme-data"
     data = make_training_data(home, n_accounts=8, posts=30, image_size=64, seed=3)
@@ -63,7 +63,7 @@ def test_fusion_learns_the_planted_relation(runs: Runs) -> None:
 
 
 def test_registry_promotes_the_better_and_refuses_the_worse(runs: Runs) -> None:
-    from picme import registry
+    from picme.registry import tracking as registry
 
     assert runs.weak.promoted and "first champion" in runs.weak.reason
     assert runs.strong.promoted, runs.strong.reason
@@ -87,7 +87,7 @@ def test_registry_promotes_the_better_and_refuses_the_worse(runs: Runs) -> None:
 
 
 def test_run_is_fully_tracked(runs: Runs) -> None:
-    from picme import registry
+    from picme.registry import tracking as registry
 
     c = registry.client(runs.settings)
     run = c.get_run(runs.strong.run_id)
@@ -129,9 +129,9 @@ def test_run_is_fully_tracked(runs: Runs) -> None:
 
 
 def test_registry_scorer_matches_the_model_in_memory(runs: Runs) -> None:
-    from picme.imaging import decode_image
-    from picme.models.scorer import ModelScorer
-    from picme.scorer import champion_uri, load_scorer
+    from picme.features.decode import decode_image
+    from picme.scoring.api import champion_uri, load_scorer
+    from picme.scoring.model import ModelScorer
 
     assert champion_uri(runs.settings) == "models:/picme-scorer@champion"
     loaded = load_scorer(None, runs.settings)
@@ -157,7 +157,7 @@ def test_registry_scorer_matches_the_model_in_memory(runs: Runs) -> None:
 def test_train_command_without_table_is_one_line(tmp_path: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from picme.cli import app
+    from picme.cli.app import app
 
     monkeypatch.setenv("PICME_HOME", str(tmp_path / "empty"))
     res = CliRunner().invoke(app, ["train", "--epochs", "1"])

@@ -1,4 +1,4 @@
-"""picme.build end to end on a lake written in the test: the contract tables, counts that
+"""picme.dataset.build end to end on a lake written in the test: the contract tables, counts that
 add up, no leak across splits, clear errors, and nothing half-written."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from picme import build
-from picme.build import (
+from picme.dataset import build
+from picme.dataset.build import (
     BASE_COLUMNS,
     METADATA_COLUMNS,
     PAIR_COLUMNS,
@@ -24,7 +24,7 @@ from picme.build import (
     table_fingerprint,
 )
 from picme.errors import InputError
-from picme.imagefeat import FEATURE_COLUMNS
+from picme.features.extract import FEATURE_COLUMNS
 from picme.settings import Settings, get_settings
 from tests.buildfixtures import NOW, account_posts, lake_tables, phash_of, post, sha_of, write_lake
 
@@ -329,8 +329,8 @@ def test_table_fingerprint_needs_a_readable_table(picme_home: Path) -> None:
 def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import picme.imagefeat
-    from picme.cli import app
+    import picme.features.extract
+    from picme.cli.app import app
 
     _lake(picme_home, _rows(3, 8))
     calls: list[Settings] = []
@@ -344,7 +344,7 @@ def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.M
         calls.append(settings)
         return Done()
 
-    monkeypatch.setattr(picme.imagefeat, "update_image_features", fake_update)
+    monkeypatch.setattr(picme.features.extract, "update_image_features", fake_update)
     monkeypatch.setenv("PICME_INCLUDE_VIDEOS", "1")
     result = CliRunner().invoke(app, ["features", "--split", "time", "--threshold", "0.5"])
     assert result.exit_code == 0, result.output

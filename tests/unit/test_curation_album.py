@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from picme.album import AlbumSpec, cached_album, generate_album
 from picme.errors import InputError
+from picme.synthetic.album import AlbumSpec, cached_album, generate_album
 
 
 def _digest(root: Path) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from picme.curation.grouping import (
+from picme.curate.grouping import (
     DEFAULT_GROUPING,
     GroupingParams,
     candidate_pairs,

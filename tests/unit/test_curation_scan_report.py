@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from picme.curation.report import render_html
-from picme.curation.scan import scan_album
+from picme.curate.report import render_html
+from picme.curate.scan import scan_album
 
 
 def test_scan_classifies_and_sorts(tmp_path: Path) -> None:
@@ -112,9 +112,9 @@ def test_html_escapes_every_album_text(name: str) -> None:
 
 def test_curation_modules_import_no_heavy_libraries() -> None:
     code = (
-        "import sys, picme.cli, picme.curate, picme.album\n"
-        "import picme.curation.analyze, picme.curation.grouping, picme.curation.select\n"
-        "import picme.curation.report, picme.curation.scan, picme.scorer\n"
+        "import sys, picme.cli.app, picme.curate.run, picme.synthetic.album\n"
+        "import picme.curate.analyze, picme.curate.grouping, picme.curate.select\n"
+        "import picme.curate.report, picme.curate.scan, picme.scoring.api\n"
         "heavy = [m for m in ('torch', 'lightning', 'mlflow', 'prefect') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

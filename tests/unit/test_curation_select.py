@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from picme.curation.select import (
+from picme.curate.select import (
     DEFAULT_DIVERSITY,
     DiversityParams,
     gate_failures,
@@ -13,7 +13,7 @@ from picme.curation.select import (
     select,
     similarity_to,
 )
-from picme.imagefeat import FEATURE_COLUMNS
+from picme.features.extract import FEATURE_COLUMNS
 
 D = 144
 GOOD = {

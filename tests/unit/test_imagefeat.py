@@ -1,4 +1,4 @@
-"""picme.imagefeat: features respond to what they measure; the lake table is incremental."""
+"""picme.features.extract: features respond to what they measure; the lake table is incremental."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from picme import imagefeat
 from picme.errors import InputError
-from picme.imagefeat import (
+from picme.features import extract as imagefeat
+from picme.features.decode import decode_image
+from picme.features.extract import (
     FEATURE_COLUMNS,
     available_extractors,
     extract_features_for_paths,
@@ -29,7 +30,6 @@ from picme.imagefeat import (
     register_extractor,
     update_image_features,
 )
-from picme.imaging import decode_image
 from picme.settings import get_settings
 
 
@@ -198,7 +198,7 @@ def test_features_are_the_same_from_threads(face_path: Path) -> None:
 
 
 def test_closed_eyes_lose_their_eye_detections(face_path: Path) -> None:
-    from picme.imagefeat import detect_faces
+    from picme.features.extract import detect_faces
 
     rgb = decode_image(face_path, max_side=512)
     faces, eyes, _ = detect_faces(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -420,7 +420,7 @@ def test_phash_matches_imagehash_reference() -> None:
     import imagehash
     from matplotlib import cbook
 
-    from picme.imagefeat import phash_gray
+    from picme.features.extract import phash_gray
 
     grey_images = [
         cv2.cvtColor(scene(320 + 40 * i, 240 + 30 * i, seed=i), cv2.COLOR_RGB2GRAY)

@@ -1,4 +1,4 @@
-"""picme.imaging: one decoder for every format, orientation, pixel mode and failure."""
+"""picme.features.decode: one decoder for every format, orientation, pixel mode and failure."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from picme.errors import InputError
-from picme.imaging import (
+from picme.features.decode import (
     SUPPORTED_EXTENSIONS,
     ImageDecodeError,
     decode_bytes,
@@ -315,7 +315,7 @@ def test_read_capture_time(tmp_path: Path) -> None:
 
 
 def test_resize_max_side() -> None:
-    from picme.imaging import resize_max_side
+    from picme.features.decode import resize_max_side
 
     img = marked_scene(1080, 720)
     for side, expected in [

@@ -9,16 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from picme import lake
-from picme.ingest import classify_likes, ingest_raw
-from picme.sample import (
+from picme.lake import tables as lake
+from picme.lake.ingest import classify_likes, ingest_raw
+from picme.settings import get_settings
+from picme.synthetic.instagram import (
     make_post_node,
     save_profile,
     write_post,
     write_profile_snapshot,
     write_refresh,
 )
-from picme.settings import get_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 SCRAPE = datetime(2026, 4, 1, 9, 0, 0, tzinfo=UTC)
@@ -256,7 +256,7 @@ def test_classify_likes(raw, followers, comments, expected) -> None:
 def test_cli_ingest(picme_home: Path, tree) -> None:
     from typer.testing import CliRunner
 
-    from picme.cli import app
+    from picme.cli.app import app
 
     root, _ = tree
     result = CliRunner().invoke(app, ["ingest", str(root)])
@@ -319,7 +319,7 @@ def test_a_changed_image_is_checked_again_and_the_cover_follows(
 def test_media_checks_in_worker_processes_match_inline_checks(
     image_fixtures: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from picme import ingest
+    from picme.lake import ingest
 
     paths = [str(image_fixtures[k]) for k in ("ok", "gray", "exif_rotated", "truncated", "text")]
     inline = ingest._MediaChecker(paths, workers=1).results()

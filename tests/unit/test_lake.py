@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from picme import lake
+from picme.lake import tables as lake
 from picme.settings import get_settings
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from picme.errors import InputError
-from picme.losses import available_losses, get_loss
+from picme.models.losses import available_losses, get_loss
 
 
 def test_every_loss_is_finite_and_differentiable() -> None:

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from picme import metrics as M
-from picme.evaluate import EvalSplit, baseline_scores, confusion_matrix, evaluate
+from picme.models import metrics as M
+from picme.training.evaluate import EvalSplit, baseline_scores, confusion_matrix, evaluate
 
 
 def test_pairwise_accuracy_counts_ties_as_half_and_skips_unscored() -> None:

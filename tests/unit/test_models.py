@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from picme.data import DecodedCache, load_pairs_frame, load_training_frame
 from picme.errors import InputError
-from picme.losses import available_losses
 from picme.models import available_models, build_model
+from picme.models.data import DecodedCache, load_pairs_frame, load_training_frame
+from picme.models.losses import available_losses
 from picme.models.preprocess import Preprocessing, square_resize
-from picme.saliency import saliency_map
+from picme.scoring.saliency import saliency_map
 from picme.settings import Settings, get_settings
-from picme.train import TrainConfig, fit
+from picme.training.run import TrainConfig, fit
 from tests.trainingdata import make_training_data, seed_tracking_store, torch_one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -98,9 +98,9 @@ def test_backbone_without_weights_says_so(monkeypatch: pytest.MonkeyPatch, tmp_p
 def test_backbone_loads_torchvision_style_checkpoints(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from picme.models.backbones import _BUILTIN, ResNet
+    from picme.models.backbones import BUILTIN_ARCHS, ResNet
 
-    src = _BUILTIN["resnet18"]()
+    src = BUILTIN_ARCHS["resnet18"]()
     state = {k: v for k, v in src.state_dict().items()}
     # torchvision checkpoints carry the classifier; it must be ignored, not rejected.
     state["fc.weight"] = torch.zeros(1000, 512)

@@ -1,11 +1,11 @@
-"""The retrain-on-growth policy (picme.retrain): every branch, with real table states."""
+"""The retrain-on-growth policy (picme.registry.retrain): every branch, with real table states."""
 
 from __future__ import annotations
 
 import pytest
 
 from picme.errors import InputError
-from picme.retrain import RetrainDecision, TableState, decide_retrain
+from picme.registry.retrain import RetrainDecision, TableState, decide_retrain
 
 
 def table(rows: int, accounts: int = 6, fingerprint: str = "a" * 64) -> dict[str, object]:
@@ -13,7 +13,7 @@ def table(rows: int, accounts: int = 6, fingerprint: str = "a" * 64) -> dict[str
 
 
 def champion(rows: int, accounts: int = 6, fingerprint: str = "a" * 64) -> dict[str, object]:
-    # The shape picme.registry.champion_info returns.
+    # The shape picme.registry.tracking.champion_info returns.
     return {"version": "3", "run_id": "r1", **table(rows, accounts, fingerprint)}
 
 

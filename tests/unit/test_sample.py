@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from picme import lake
-from picme.ingest import ingest_raw
-from picme.sample import TRUTH_FILE, generate_sample
+from picme.lake import tables as lake
+from picme.lake.ingest import ingest_raw
 from picme.settings import get_settings
+from picme.synthetic.instagram import TRUTH_FILE, generate_sample
 
 
 def tree_digest(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -123,7 +123,7 @@ def test_planted_relation_survives_ingest(picme_home: Path, tmp_path: Path) -> N
 def test_cli_generate(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from picme.cli import app
+    from picme.cli.app import app
 
     out = tmp_path / "raw"
     args = ["generate", "--out", str(out), "--accounts", "1", "--posts", "3", "--image-size", "32"]

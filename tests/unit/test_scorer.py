@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from picme.errors import InputError
-from picme.scorer import HeuristicScorer, champion_uri, load_scorer, sharpness_map
+from picme.scoring.api import HeuristicScorer, champion_uri, load_scorer, sharpness_map
 from picme.settings import get_settings
 
 
@@ -24,7 +24,7 @@ def _photo(seed: int, blur: bool = False, h: int = 80, w: int = 120) -> np.ndarr
 
 
 def test_heuristic_scorer_matches_imagefeat_and_uses_given_features() -> None:
-    imagefeat = pytest.importorskip("picme.imagefeat")
+    imagefeat = pytest.importorskip("picme.features.extract")
     scorer = load_scorer("heuristic", get_settings())
     assert isinstance(scorer, HeuristicScorer)
     assert scorer.name == "heuristic" and scorer.version is None and scorer.max_side > 0
@@ -40,7 +40,7 @@ def test_heuristic_scorer_matches_imagefeat_and_uses_given_features() -> None:
 
 
 def test_heuristic_rejects_bad_inputs_with_one_line() -> None:
-    pytest.importorskip("picme.imagefeat")
+    pytest.importorskip("picme.features.extract")
     scorer = HeuristicScorer()
     with pytest.raises(InputError, match="image 0"):
         scorer.score_images([np.zeros((4, 4), np.uint8)])
@@ -75,7 +75,7 @@ def test_bad_model_uri_is_one_line_input_error(picme_home: Path) -> None:
 
 def test_scorer_module_stays_light() -> None:
     code = (
-        "import sys, picme.scorer; "
+        "import sys, picme.scoring.api; "
         "bad = [m for m in ('torch', 'lightning', 'mlflow') if m in sys.modules]; "
         "print(','.join(bad))"
     )
@@ -84,7 +84,7 @@ def test_scorer_module_stays_light() -> None:
 
 
 def test_tracking_does_not_leak_into_other_homes(tmp_path: Path, monkeypatch) -> None:
-    from picme.registry import use_tracking
+    from picme.registry.tracking import use_tracking
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     a = get_settings(home=tmp_path / "a")

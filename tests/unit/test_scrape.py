@@ -16,9 +16,8 @@ import instaloader
 import pytest
 from typer.testing import CliRunner
 
-from picme import logsafe
 from picme.errors import InputError
-from picme.scrape import (
+from picme.scrape.run import (
     CheckpointRequired,
     Politeness,
     RateLimited,
@@ -27,6 +26,7 @@ from picme.scrape import (
     scrape_targets,
 )
 from picme.settings import Settings, get_settings
+from picme.util import logsafe
 from tests.fixtures.scrape.fake_instagram import CDN, FakeAccount, FakeInstagram, FakePost
 
 NOW = int(time.time())
@@ -480,7 +480,7 @@ def test_bad_arguments_are_refused_before_any_request(
 def test_cli_reports_a_missing_profile_in_one_line(
     fake: FakeInstagram, picme_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from picme.cli import app
+    from picme.cli.app import app
 
     monkeypatch.setattr(time, "sleep", lambda s: None)  # instaloader's polite pauses
     add_feed(fake, "olga", [1])

@@ -1,4 +1,4 @@
-"""Redaction of Instagram secrets in text and log records (picme.logsafe)."""
+"""Redaction of Instagram secrets in text and log records (picme.util.logsafe)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from picme import logsafe
-from picme.logsafe import MASK, RedactingFilter, redact, register_secret
+from picme.util import logsafe
+from picme.util.logsafe import MASK, RedactingFilter, redact, register_secret
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from picme.atomic import atomic_open, write_parquet_atomic
 from picme.settings import get_settings
+from picme.util.atomic import atomic_open, write_parquet_atomic
 
 
 def test_settings_read_env_and_have_no_side_effects(tmp_path: Path, monkeypatch) -> None:
@@ -46,7 +46,7 @@ def test_cli_help_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from picme.cli import app\n"
+        "from picme.cli.app import app\n"
         "r = CliRunner().invoke(app, ['--help'])\n"
         "assert r.exit_code == 0, r.output\n"
         "heavy = [m for m in ('torch', 'lightning', 'mlflow', 'prefect') if m in sys.modules]\n"

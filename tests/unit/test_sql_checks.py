@@ -6,7 +6,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from picme.sql import create_table
+from picme.dataset.sql import create_table
 from tests.buildfixtures import NOW, connect, params, post
 
 OLD = NOW - timedelta(days=30)

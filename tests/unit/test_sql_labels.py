@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from picme.build import METADATA_COLUMNS
-from picme.sql import create_table
+from picme.dataset.build import METADATA_COLUMNS
+from picme.dataset.sql import create_table
 from tests.buildfixtures import NOW, account_posts, connect, params, post
 
 

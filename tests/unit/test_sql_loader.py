@@ -1,10 +1,10 @@
-"""picme.sql: finding, reading and parameterising the build's queries."""
+"""picme.dataset.sql: finding, reading and parameterising the build's queries."""
 
 from __future__ import annotations
 
 import pytest
 
-from picme import sql
+from picme.dataset import sql
 from picme.errors import PicmeError
 
 EXPECTED = {

@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from picme.sql import connect as sql_connect
-from picme.sql import create_table, run_query
+from picme.dataset.sql import connect as sql_connect
+from picme.dataset.sql import create_table, run_query
 from tests.buildfixtures import NOW, load, params
 
 _TS = pa.timestamp("us", tz="UTC")

@@ -1,0 +1,117 @@
+"""The scorer for a logged MLflow model (see ``picme.scoring.api`` for the loader and the
+heuristic). It reproduces the training preprocessing from the model's saved
+:class:`~picme.models.preprocess.Preprocessing`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from picme.models.preprocess import Preprocessing, square_resize
+from picme.scoring.api import aligned, check_image
+
+if TYPE_CHECKING:
+    from picme.models.nets import PicmeNet
+    from picme.settings import Settings
+
+
+class ModelScorer:
+    """Scores images with a trained network; metadata is used when the caller gives it,
+    otherwise each metadata column is neutral (its training mean)."""
+
+    def __init__(
+        self, net: PicmeNet, prep: Preprocessing, *, name: str, version: str | None = None
+    ) -> None:
+        self.net = net
+        self.prep = prep
+        self.name = name
+        self.version = version
+        # Image features in the training table were computed at 512 px (imagefeat's default);
+        # decoding at least that large keeps them comparable at scoring time.
+        self.max_side = max(512, prep.image_size)
+
+    @property
+    def needs_features(self) -> bool:
+        return bool(set(self.prep.feature_columns) & set(self.prep.meta_columns))
+
+    def prepare(
+        self,
+        images: Sequence[np.ndarray],
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        features: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(images)
+        md = aligned(metadata, n, "metadata")
+        ft = aligned(features, n, "features")
+        s = self.prep.image_size
+        batch = np.empty((n, s, s, 3), np.uint8)
+        for i, image in enumerate(images):
+            check_image(image, i)
+            batch[i] = square_resize(image, s)
+            if ft[i] is None and self.needs_features:
+                from picme.features.extract import features_from_array
+
+                ft[i] = features_from_array(image)
+        return batch, self.prep.raw_meta(n, md, ft)
+
+    def score_prepared(self, images: np.ndarray, meta_raw: np.ndarray) -> np.ndarray:
+        from picme.models.infer import predict_prepared
+
+        return predict_prepared(self.net, self.prep, images, meta_raw)
+
+    def score_images(
+        self,
+        images: Sequence[np.ndarray],
+        metadata: Sequence[Mapping[str, Any] | None] | None = None,
+        features: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> np.ndarray:
+        if len(images) == 0:
+            return np.zeros(0, np.float64)
+        batch, meta = self.prepare(images, metadata, features)
+        return self.score_prepared(batch, meta)
+
+    def saliency(self, image: np.ndarray) -> np.ndarray | None:
+        from picme.scoring.saliency import saliency_map
+
+        check_image(image, 0)
+        return saliency_map(self.net, self.prep, image)
+
+
+def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
+    """(registered model name, version) for models:/ URIs, resolving aliases."""
+    m = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/([^/]+))/?", uri)
+    if not m:
+        return None, None
+    name, alias, version = m.group(1), m.group(2), m.group(3)
+    if version is not None and version.isdigit():
+        return name, version
+    from picme.registry.tracking import client
+
+    c = client(settings)
+    if alias is not None:
+        return name, str(c.get_model_version_by_alias(name, alias).version)
+    if version is not None:  # a stage name such as "latest"
+        latest = c.get_latest_versions(name)
+        return name, str(max(int(v.version) for v in latest)) if latest else None
+    return name, None
+
+
+def load_model_scorer(uri: str, settings: Settings) -> ModelScorer:
+    import mlflow.pyfunc
+
+    from picme.models.pyfunc import PicmePyfunc
+    from picme.registry.tracking import use_tracking
+
+    use_tracking(settings)
+    loaded = mlflow.pyfunc.load_model(uri)
+    inner = loaded.unwrap_python_model()
+    if not isinstance(inner, PicmePyfunc):
+        from picme.errors import InputError
+
+        raise InputError(f"model {uri!r} is not a PicMe scorer (logged by `picme train`)")
+    reg_name, version = _version_of(uri, settings)
+    label = f"{reg_name or 'model'}:{inner.prep.model}/{inner.prep.loss}"
+    return ModelScorer(inner.net, inner.prep, name=label, version=version)
