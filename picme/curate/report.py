@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from picme.curate.analyze import Collected
     from picme.curate.scan import AlbumScan
     from picme.curate.select import Selection
-    from picme.scoring.api import Scorer
+    from picme.scoring.base import Scorer
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from picme.curate.analyze import Analysed, Collected
 from picme.errors import InputError, PicmeError
 
 if TYPE_CHECKING:
-    from picme.scoring.api import Scorer
+    from picme.scoring.base import Scorer
     from picme.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,16 @@ poster's planned model, and the project's default). ``backbone``: a named archit
 fused with the metadata branch; offline without weights it trains only with
 ``--from-scratch``.
 
+Also here: the LightningModule (``module``) apart from the networks (``nets``,
+``backbones``), the DataModule and decoded-image cache (``data``), losses by name
+(``losses``), ranking metrics (``metrics``), preprocessing and the MLflow pyfunc class
+(``pyfunc``, pickled by this import path: it must not move).
+
 This package's ``__init__`` imports no torch, so ``picme.models.preprocess`` stays light for
 the scorer; the networks live in ``picme.models.nets``.
+
+May import: ``picme.dataset``, ``picme.features``, ``picme.util``, ``picme.settings``,
+``picme.errors``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picme.models.preprocess import Preprocessing, square_resize
-from picme.scoring.api import aligned, check_image
+from picme.scoring.base import aligned, check_image
 
 if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
