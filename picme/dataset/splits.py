@@ -68,7 +68,7 @@ def photo_clusters(n: int, link_a: np.ndarray, link_b: np.ndarray) -> np.ndarray
     return components(n, np.asarray(link_a, np.int64), np.asarray(link_b, np.int64))
 
 
-def account_groups(accounts: Sequence[object], clusters: np.ndarray) -> np.ndarray:
+def account_groups(accounts: Sequence[object] | np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """Row -> account group id: accounts sharing any photo cluster are one group."""
     acc_codes, acc_idx = np.unique(np.asarray(accounts, dtype=object), return_inverse=True)
     n_acc = len(acc_codes)
