@@ -3,8 +3,8 @@
 Everything here works on small per-photo arrays (scores, features, hashes, embeddings,
 capture times), never on pixels. Every decision comes with the words that explain it.
 
-Quality gate (values are imagefeat's, computed at 512 px): a photo is *blurred* when its
-contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (imagefeat's scale:
+Quality gate (values are picme.features.extract's, computed at 512 px): a photo is *blurred*
+when its contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (that sharpness:
 ~0.5-1.5 blurred, ~4-5 crisp), *badly
 exposed* when its mean brightness is outside [min_brightness, max_brightness] or more than
 ``max_clipped`` of its pixels are black or blown out, and has *eyes closed* when a face
@@ -72,9 +72,9 @@ def feature(features: np.ndarray, name: str) -> np.ndarray:
 
 
 def focus(features: np.ndarray) -> np.ndarray:
-    """Sharpness with the photo's contrast factored out, on imagefeat's sharpness scale.
+    """Sharpness with the photo's contrast factored out, on the features' sharpness scale.
 
-    imagefeat's sharpness is log(1 + Laplacian-of-Gaussian variance), and that variance
+    The features' sharpness is log(1 + Laplacian-of-Gaussian variance), and that variance
     scales with the square of the contrast: a dark copy of a crisp photo would read as
     blurred. Rescaling the variance to a reference contrast of 0.2 (typical of photos)
     leaves what blur does; at contrast 0.2 focus equals sharpness.
