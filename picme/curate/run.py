@@ -4,9 +4,10 @@ The album is only read. Photos stream through a process pool in small chunks: ea
 decodes a photo once at reduced size and returns a few hundred bytes (features, hash,
 embedding, capture time, a score or the scorer-sized pixels) after writing its thumbnail,
 so memory stays flat in the album's size. Grouping, the quality gate and the diversity-aware
-top K then work on those small arrays (:mod:`picme.curation`). Everything is written to a
-hidden folder beside the output and renamed into place at the end: an interrupted run never
-leaves a half-written result, and an earlier result stays until the new one is complete.
+top K then work on those small arrays (:mod:`picme.curate.grouping`,
+:mod:`picme.curate.select`). Everything is written to a hidden folder beside the output and
+renamed into place at the end: an interrupted run never leaves a half-written result, and an
+earlier result stays until the new one is complete.
 
 Output (format documented in docs/curation.md): ``curation.json`` (one entry per file),
 ``highlights/`` (copies of the picks in rank order), ``thumbs/`` and ``saliency/`` (small
@@ -19,23 +20,29 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from picme.curate.analyze import Analysed, Collected
+from picme.curate.analyze import Analysed, AnalyzeConfig, Collected, analyze_stream
+from picme.curate.config import CurateConfig
+from picme.curate.grouping import group_labels
+from picme.curate.report import HTML_NAME, JSON_NAME, Curated, write_outputs
+from picme.curate.scan import AlbumFile, AlbumScan, scan_album
+from picme.curate.select import select
 from picme.errors import InputError, PicmeError
-
-if TYPE_CHECKING:
-    from picme.scoring.base import Scorer
-    from picme.settings import Settings
+from picme.features.extract import ANALYSIS_SIDE, FEATURE_COLUMNS
+from picme.scoring import api as scoring_api
+from picme.scoring.api import HeuristicScorer
+from picme.scoring.base import Scorer
+from picme.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-JSON_NAME = "curation.json"
-HTML_NAME = "index.html"
 SCORE_BATCH = 32
 CHUNK = 8
 
@@ -115,10 +122,9 @@ def _check_paths(album: Path, out: Path | None) -> tuple[Path, Path]:
 
 
 def _load_scorer(model: str | None, settings: Settings) -> Scorer:
-    from picme.scoring.api import load_scorer
-
     try:
-        return load_scorer(model, settings)
+        # Through the module, looked up at each call: tests stand a fake registry in.
+        return scoring_api.load_scorer(model, settings)
     except PicmeError:
         raise
     except Exception as exc:  # a registry or model problem must read as one line
@@ -129,8 +135,6 @@ def _load_scorer(model: str | None, settings: Settings) -> Scorer:
 
 
 def _score_batch(scorer: Scorer, batch: list[Analysed], col: Collected) -> None:
-    from picme.features.extract import FEATURE_COLUMNS
-
     images = [r.pixels for r in batch]
     feats = [
         {c: float(v) for c, v in zip(FEATURE_COLUMNS, col.features[r.index], strict=True)}
@@ -177,6 +181,49 @@ def _progress(show: bool | None) -> Any:
     )
 
 
+def curate(
+    album: Path,
+    config: CurateConfig,
+    settings: Settings | None = None,
+    *,
+    progress: bool | None = None,
+) -> CurationResult:
+    """Curate ``album`` as ``config`` says, into ``config.out`` (default ``<album>-picme``
+    beside it).
+
+    ``config.model``: "heuristic", an MLflow model URI, or None for the registry's champion
+    when one exists (else the heuristic). ``config.workers``: processes, 0 for the
+    settings' default (one per core), 1 to run in this process. ``progress``: show a
+    progress bar (default: when stderr is a terminal).
+    """
+    started = time.perf_counter()
+    if config.top < 1:
+        raise InputError(f"--top must be at least 1 (got {config.top})")
+    album, out = _check_paths(Path(album), config.out)
+    scan = _scan(album, out)
+    settings = settings or get_settings()
+    n_workers = config.workers if config.workers > 0 else settings.n_workers()
+    # A process without a chunk of work would only cost start-up time.
+    n_workers = max(1, min(n_workers, len(scan.photos) // CHUNK))
+    scorer = _load_scorer(config.model, settings)
+    with _staging(out) as tmp:
+        col = _analyse(scan.photos, scorer, tmp, n_workers, progress, f"curating {album.name}")
+        curated, notes = _choose(album, scan, col, scorer, config)
+        written = write_outputs(tmp, curated)
+    return CurationResult(
+        album=album,
+        out_dir=out,
+        scorer_name=scorer.name,
+        scorer_version=scorer.version,
+        top=config.top,
+        counts=written.counts,
+        picks=written.picks,
+        n_groups=written.n_groups,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
 def curate_album(
     album: Path,
     top: int = 20,
@@ -187,26 +234,13 @@ def curate_album(
     *,
     progress: bool | None = None,
 ) -> CurationResult:
-    """Curate ``album`` into ``out`` (default ``<album>-picme`` beside it).
+    """:func:`curate` with the options as keywords (see :class:`CurateConfig`)."""
+    config = CurateConfig(top=top, model=model, out=out, workers=workers)
+    return curate(album, config, settings, progress=progress)
 
-    ``model``: "heuristic", an MLflow model URI, or None for the registry's champion when
-    one exists (else the heuristic). ``workers``: processes, 0 for the settings' default
-    (one per core), 1 to run in this process. ``progress``: show a progress bar (default:
-    when stderr is a terminal).
-    """
-    from picme.curate.analyze import AnalyzeConfig, analyze_stream
-    from picme.curate.grouping import group_labels
-    from picme.curate.report import write_outputs
-    from picme.curate.scan import scan_album
-    from picme.curate.select import select
-    from picme.features.extract import ANALYSIS_SIDE
-    from picme.scoring.api import HeuristicScorer
-    from picme.settings import get_settings
 
-    started = time.perf_counter()
-    if top < 1:
-        raise InputError(f"--top must be at least 1 (got {top})")
-    album, out = _check_paths(Path(album), out)
+def _scan(album: Path, out: Path) -> AlbumScan:
+    """The album's files; an album without photos is refused before anything is written."""
     scan = scan_album(album, exclude=out)
     if not scan.files:
         hidden = f" (only {len(scan.ignored)} hidden or system files)" if scan.ignored else ""
@@ -214,107 +248,100 @@ def curate_album(
             f"album {album} is empty{hidden}: nothing to curate; put photos (JPEG, PNG, "
             f"WEBP, HEIC, TIFF, BMP) in it, in any sub-folder"
         )
-    photos = scan.photos
-    if not photos:
+    if not scan.photos:
         example = scan.files[0]
         raise InputError(
             f"album {album} has no photos: {len(scan.files)} files, none of them a JPEG, PNG, "
             f"WEBP, HEIC, TIFF or BMP (e.g. {example.rel}: {example.skip_reason})"
         )
+    return scan
 
-    settings = settings or get_settings()
-    n_workers = workers if workers > 0 else settings.n_workers()
-    # A process without a chunk of work would only cost start-up time.
-    n_workers = max(1, min(n_workers, len(photos) // CHUNK))
-    scorer = _load_scorer(model, settings)
-    in_worker = isinstance(scorer, HeuristicScorer)
-    max_side = int(getattr(scorer, "max_side", ANALYSIS_SIDE) or ANALYSIS_SIDE)
 
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to write into, renamed to ``out`` when the block ends
+    without an error and removed when it does not."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
         (tmp / "thumbs").mkdir(parents=True)
-        cfg = AnalyzeConfig(
-            decode_side=max(ANALYSIS_SIDE, max_side),
-            score_side=max_side,
-            thumbs_dir=str(tmp / "thumbs"),
-            score_in_worker=scorer if in_worker else None,
-        )
-        items = [(k, f.rel, f.path) for k, f in enumerate(photos)]
-        col = Collected(len(photos))
-        batch: list[Analysed] = []
-        with _progress(progress) as bar:
-            task = bar.add_task(f"curating {album.name}", total=len(items))
-            for chunk in analyze_stream(items, cfg, n_workers, chunk_size=CHUNK):
-                for r in chunk:
-                    col.add(r)
-                    if r.ok and r.pixels is not None:
-                        batch.append(r)
-                if len(batch) >= SCORE_BATCH:
-                    _score_batch(scorer, batch, col)
-                    batch = []
-                bar.advance(task, len(chunk))
-            if batch:
-                _score_batch(scorer, batch, col)
-
-        ok_idx = np.flatnonzero(col.ok)
-        notes: list[str] = []
-        bad = ok_idx[~np.isfinite(col.scores[ok_idx])]
-        if len(bad):
-            finite = col.scores[ok_idx][np.isfinite(col.scores[ok_idx])]
-            col.scores[bad] = (finite.min() if len(finite) else 0.0) - 1.0
-            notes.append(f"the scorer gave no score for {len(bad)} photos; ranked them last")
-        names = [photos[k].rel for k in ok_idx.tolist()]
-        groups = group_labels(col.phash[ok_idx], col.embed[ok_idx], col.times[ok_idx])
-        sel = select(
-            names,
-            col.scores[ok_idx],
-            col.features[ok_idx],
-            groups,
-            col.embed[ok_idx],
-            col.hs[ok_idx],
-            col.times[ok_idx],
-            top,
-        )
-        n_distinct = int(sel.kept.sum())
-        if len(ok_idx) == 0:
-            notes.append("no photo could be decoded: see the skipped files in the contact sheet")
-        elif top > n_distinct:
-            notes.append(
-                f"asked for {top} highlights; the album has {n_distinct} distinct shots, all picked"
-            )
-        result = write_outputs(
-            tmp=tmp,
-            album=album,
-            scan=scan,
-            col=col,
-            ok_idx=ok_idx,
-            groups=groups,
-            sel=sel,
-            scorer=scorer,
-            model=model,
-            top=top,
-        )
+        yield tmp
         _publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-    counts = result["counts"]
-    return CurationResult(
-        album=album,
-        out_dir=out,
-        scorer_name=scorer.name,
-        scorer_version=scorer.version,
-        top=top,
-        counts=counts,
-        picks=result["picks"],
-        n_groups=result["n_groups"],
-        seconds=time.perf_counter() - started,
-        notes=notes,
+
+def _analyse(
+    photos: list[AlbumFile],
+    scorer: Scorer,
+    tmp: Path,
+    workers: int,
+    progress: bool | None,
+    label: str,
+) -> Collected:
+    """Every photo through the pool, scored in the workers (heuristic) or here in batches."""
+    max_side = int(getattr(scorer, "max_side", ANALYSIS_SIDE) or ANALYSIS_SIDE)
+    cfg = AnalyzeConfig(
+        decode_side=max(ANALYSIS_SIDE, max_side),
+        score_side=max_side,
+        thumbs_dir=str(tmp / "thumbs"),
+        score_in_worker=scorer if isinstance(scorer, HeuristicScorer) else None,
     )
+    items = [(k, f.rel, f.path) for k, f in enumerate(photos)]
+    col = Collected(len(photos))
+    batch: list[Analysed] = []
+    with _progress(progress) as bar:
+        task = bar.add_task(label, total=len(items))
+        for chunk in analyze_stream(items, cfg, workers, chunk_size=CHUNK):
+            for r in chunk:
+                col.add(r)
+                if r.ok and r.pixels is not None:
+                    batch.append(r)
+            if len(batch) >= SCORE_BATCH:
+                _score_batch(scorer, batch, col)
+                batch = []
+            bar.advance(task, len(chunk))
+        if batch:
+            _score_batch(scorer, batch, col)
+    return col
+
+
+def _choose(
+    album: Path, scan: AlbumScan, col: Collected, scorer: Scorer, config: CurateConfig
+) -> tuple[Curated, list[str]]:
+    """Group the decoded photos and select among them; notes for the summary."""
+    ok_idx = np.flatnonzero(col.ok)
+    notes: list[str] = []
+    bad = ok_idx[~np.isfinite(col.scores[ok_idx])]
+    if len(bad):
+        finite = col.scores[ok_idx][np.isfinite(col.scores[ok_idx])]
+        col.scores[bad] = (finite.min() if len(finite) else 0.0) - 1.0
+        notes.append(f"the scorer gave no score for {len(bad)} photos; ranked them last")
+    names = [scan.photos[k].rel for k in ok_idx.tolist()]
+    groups = group_labels(col.phash[ok_idx], col.embed[ok_idx], col.times[ok_idx])
+    sel = select(
+        names,
+        col.scores[ok_idx],
+        col.features[ok_idx],
+        groups,
+        col.embed[ok_idx],
+        col.hs[ok_idx],
+        col.times[ok_idx],
+        config.top,
+    )
+    n_distinct = int(sel.kept.sum())
+    if len(ok_idx) == 0:
+        notes.append("no photo could be decoded: see the skipped files in the contact sheet")
+    elif config.top > n_distinct:
+        notes.append(
+            f"asked for {config.top} highlights; the album has {n_distinct} distinct shots, "
+            "all picked"
+        )
+    curated = Curated(album, scan, col, ok_idx, groups, sel, scorer, config.model, config.top)
+    return curated, notes
 
 
 def _publish(tmp: Path, out: Path) -> None:
@@ -328,4 +355,4 @@ def _publish(tmp: Path, out: Path) -> None:
         os.replace(tmp, out)
 
 
-__all__ = ["CurationResult", "curate_album", "default_out_dir"]
+__all__ = ["CurationResult", "curate", "curate_album", "default_out_dir"]
