@@ -5,9 +5,10 @@ decodes a photo once at reduced size and returns a few hundred bytes (features, 
 embedding, capture time, a score or the scorer-sized pixels) after writing its thumbnail,
 so memory stays flat in the album's size. Grouping, the quality gate and the diversity-aware
 top K then work on those small arrays (:mod:`picme.curate.grouping`,
-:mod:`picme.curate.select`). Everything is written to a hidden folder beside the output and
-renamed into place at the end: an interrupted run never leaves a half-written result, and an
-earlier result stays until the new one is complete.
+:mod:`picme.curate.select`). The output is one generation (:mod:`picme.util.generations`):
+written whole into a hidden folder beside it, then swapped into place in one step, so a
+reader sees the complete old output or the complete new one; files a user added to an
+earlier output are carried over, and a folder PicMe did not write is refused.
 
 Output (format documented in docs/curation.md): ``curation.json`` (one entry per file),
 ``highlights/`` (copies of the picks in rank order), ``thumbs/`` and ``saliency/`` (small
@@ -16,12 +17,9 @@ JPEGs) and ``index.html`` (the contact sheet). Same album, same model: same outp
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,15 +29,17 @@ import numpy as np
 from picme.curate.analyze import Analysed, AnalyzeConfig, Collected, analyze_stream
 from picme.curate.config import CurateConfig
 from picme.curate.grouping import group_labels
-from picme.curate.report import HTML_NAME, JSON_NAME, Curated, write_outputs
+from picme.curate.report import FORMAT, HTML_NAME, JSON_NAME, Curated, write_outputs
 from picme.curate.scan import AlbumFile, AlbumScan, scan_album
 from picme.curate.select import select
 from picme.errors import InputError, PicmeError
 from picme.features.extract import ANALYSIS_SIDE, FEATURE_COLUMNS
+from picme.registry.status import no_champion_reason
 from picme.scoring import api as scoring_api
 from picme.scoring.api import HeuristicScorer
 from picme.scoring.base import Scorer
 from picme.settings import Settings, get_settings
+from picme.util.generations import check_owned, new_generation
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +110,25 @@ def _check_paths(album: Path, out: Path | None) -> tuple[Path, Path]:
             f"output folder {out} contains the album {album}; choose a folder beside it "
             f"(default: {default_out_dir(album)})"
         )
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(f"output {out} is a file; give a folder (it is created if needed)")
-        if any(out.iterdir()) and not (out / JSON_NAME).is_file():
-            raise InputError(
-                f"output folder {out} already holds other files; give a new or empty folder "
-                f"(PicMe only replaces its own earlier output, which has a {JSON_NAME})"
-            )
+    check_owned(out, legacy=_legacy_output)
     return album, out
+
+
+# What a curation output held before outputs had a manifest (picme 0.1).
+_LEGACY_ENTRIES = {JSON_NAME, HTML_NAME, "highlights", "thumbs", "saliency"}
+
+
+def _legacy_output(folder: Path) -> bool:
+    """An output written before manifests: PicMe's curation.json, and nothing but PicMe's
+    own entries beside it (so a user's folder that merely holds a curation.json is not
+    taken for ours)."""
+    try:
+        data = json.loads((folder / JSON_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return False
+    return {p.name for p in folder.iterdir()} <= _LEGACY_ENTRIES
 
 
 def _load_scorer(model: str | None, settings: Settings) -> Scorer:
@@ -206,10 +216,13 @@ def curate(
     # A process without a chunk of work would only cost start-up time.
     n_workers = max(1, min(n_workers, len(scan.photos) // CHUNK))
     scorer = _load_scorer(config.model, settings)
-    with _staging(out) as tmp:
+    with new_generation(out, kind="curation") as tmp:
+        (tmp / "thumbs").mkdir()
         col = _analyse(scan.photos, scorer, tmp, n_workers, progress, f"curating {album.name}")
         curated, notes = _choose(album, scan, col, scorer, config)
         written = write_outputs(tmp, curated)
+    if config.model is None and isinstance(scorer, HeuristicScorer):
+        notes.insert(0, no_champion_reason(settings))
     return CurationResult(
         album=album,
         out_dir=out,
@@ -255,23 +268,6 @@ def _scan(album: Path, out: Path) -> AlbumScan:
             f"WEBP, HEIC, TIFF or BMP (e.g. {example.rel}: {example.skip_reason})"
         )
     return scan
-
-
-@contextmanager
-def _staging(out: Path) -> Iterator[Path]:
-    """A hidden folder beside ``out`` to write into, renamed to ``out`` when the block ends
-    without an error and removed when it does not."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        (tmp / "thumbs").mkdir(parents=True)
-        yield tmp
-        _publish(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _analyse(
@@ -342,17 +338,6 @@ def _choose(
         )
     curated = Curated(album, scan, col, ok_idx, groups, sel, scorer, config.model, config.top)
     return curated, notes
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename the finished output into place; an earlier output is removed only after."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
 
 
 __all__ = ["CurationResult", "curate", "curate_album", "default_out_dir"]

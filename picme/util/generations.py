@@ -96,23 +96,23 @@ def generation_of(folder: Path) -> str | None:
     return None if m is None else str(m.get("generation"))
 
 
-def check_owned(target: Path, *, legacy_marker: str | None = None) -> None:
+def check_owned(target: Path, *, legacy: Callable[[Path], bool] | None = None) -> None:
     """Refuse a non-empty ``target`` that picme did not write (one line naming it).
 
-    ``legacy_marker``: a file whose presence marks an output written before manifests
-    existed (curation.json); such a folder is treated as picme's."""
+    ``legacy(target)``: True for an output written before manifests existed; such a folder
+    is treated as picme's."""
     if not target.exists():
         return
     if not target.is_dir():
         raise InputError(f"output {target} is a file; give a folder (it is created if needed)")
     if read_manifest(target) is not None:
         return
-    if legacy_marker is not None and (target / legacy_marker).is_file():
+    if legacy is not None and legacy(target):
         return
     if any(target.iterdir()):
         raise InputError(
-            f"output folder {target} holds files PicMe did not write; give a new or empty "
-            "folder (PicMe replaces only its own earlier output)"
+            f"output folder {target} already holds other files, which PicMe did not write; "
+            "give a new or empty folder (PicMe only replaces its own earlier output)"
         )
 
 
@@ -158,12 +158,19 @@ def _carry_user_files(old: Path, new: Path) -> list[str]:
     return carried
 
 
-def write_manifest(folder: Path, *, kind: str, extra: dict[str, Any] | None = None) -> str:
-    """List every file now in ``folder`` as picme's; returns the new generation id."""
+def write_manifest(folder: Path, *, kind: str, user_files: list[str] | None = None) -> str:
+    """List every file now in ``folder`` as picme's, except the user's; returns the new
+    generation id."""
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    skip = {MANIFEST, *(user_files or [])}
     generation = uuid.uuid4().hex
-    data = {"kind": kind, "generation": generation, "files": [f for f in files if f != MANIFEST]}
-    data.update(extra or {})
+    data: dict[str, Any] = {
+        "kind": kind,
+        "generation": generation,
+        "files": [f for f in files if f not in skip],
+    }
+    if user_files:
+        data["user_files"] = sorted(user_files)
     (folder / MANIFEST).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return generation
 
@@ -179,7 +186,7 @@ def new_generation(target: Path, *, kind: str) -> Iterator[Path]:
     try:
         yield staging
         user = _carry_user_files(target, staging) if target.is_dir() else []
-        write_manifest(staging, kind=kind, extra={"user_files": user} if user else None)
+        write_manifest(staging, kind=kind, user_files=user)
         publish(staging, target)
     finally:
         if staging.exists():

@@ -246,7 +246,12 @@ def test_cli_rerun_replaces_output_and_top_larger_than_album(
     assert all(e["status"] == "picked" for e in kept)
     assert sorted(e["rank"] for e in kept) == list(range(1, len(kept) + 1))
     assert len(list((out / "highlights").iterdir())) == len(kept)
-    assert not stale.exists(), "the old output is replaced as a whole"
+    # The old generation is replaced as a whole, but a file the user added is kept (it is
+    # not in the manifest of what PicMe wrote).
+    assert stale.read_bytes() == b"old"
+    manifest = json.loads((out / ".picme-manifest.json").read_text())
+    assert manifest["user_files"] == ["thumbs/stale.jpg"]
+    assert "thumbs/stale.jpg" not in manifest["files"]
     # Photos failing the quality gate are ranked after every photo that passes.
     gate_ranks = [e["rank"] for e in kept if e["quality_gate"]]
     pass_ranks = [e["rank"] for e in kept if not e["quality_gate"]]
