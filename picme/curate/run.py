@@ -200,7 +200,7 @@ def curate_album(
     from picme.curate.scan import scan_album
     from picme.curate.select import select
     from picme.features.extract import ANALYSIS_SIDE
-    from picme.scoring.api import HeuristicScorer
+    from picme.scoring.heuristic import HeuristicScorer
     from picme.settings import get_settings
 
     started = time.perf_counter()
