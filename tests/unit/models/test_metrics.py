@@ -1,11 +1,11 @@
+"""The ranking and binary metrics of ``picme.models.metrics``."""
+
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from picme.models import metrics as M
-from picme.training.evaluate import EvalSplit, baseline_scores, confusion_matrix, evaluate
 
 
 def test_pairwise_accuracy_counts_ties_as_half_and_skips_unscored() -> None:
@@ -50,49 +50,18 @@ def test_spearman_and_calibrated_mae() -> None:
     assert M.linear_calibration(np.ones(4), np.arange(4.0)) == (0.0, 1.5)
 
 
-def _split(n_acc: int = 4, n: int = 10, seed: int = 0) -> EvalSplit:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for a in range(n_acc):
-        f = 1000 * (a + 1)
-        for _ in range(n):
-            q = rng.normal()
-            rows.append(
-                {
-                    "owner_username": f"u{a}",
-                    "followers": f,
-                    "rel_log_likes": q,
-                    "log_engagement": q - a,
-                    "label": int(q - a > -1),
-                    "label_rel": int(q > 0),
-                    "brightness": rng.uniform(),
-                    "quality": q,
-                }
-            )
-    frame = pd.DataFrame(rows)
-    frame["shortcode"] = [f"s{i}" for i in range(len(frame))]
-    a, b, t = M.pairs_from_rows(frame["owner_username"].tolist(), frame["rel_log_likes"].to_numpy())
-    return EvalSplit(frame, (a, b, t))
+def test_predict_positive_is_the_binary_metrics_threshold() -> None:
+    scores = np.array([0.4, 0.1, 0.9, 0.4, 0.7])
+    assert M.predict_positive(scores, 0.4).tolist() == [0, 0, 1, 0, 1]
+    # Ties at the threshold are all positive, so the share can exceed the rate.
+    assert M.predict_positive(scores, 0.6).tolist() == [1, 0, 1, 1, 1]
+    assert M.predict_positive(scores, 0.0).tolist() == [0] * 5
+    assert M.predict_positive(scores, 1.0).tolist() == [1] * 5
+    assert M.predict_positive(np.zeros(0), 0.5).shape == (0,)
+    labels = np.array([0, 0, 1, 0, 1])
+    assert M.binary_metrics(scores, labels, 0.4)["accuracy"] == 1.0
 
 
-def test_evaluation_reports_model_and_baselines() -> None:
-    test, val = _split(seed=1), _split(seed=2)
-    truth = test.frame["quality"].to_numpy()
-    ev = evaluate(
-        test, truth, val=val, val_scores=val.frame["quality"].to_numpy(), positive_rate=0.5, seed=0
-    )
-    m = ev.metrics
-    assert m["test/pairwise_acc"] == 1.0 and ev.headline() == 1.0
-    assert m["test/ndcg_at_5"] == pytest.approx(1.0)
-    assert m["test/followers/pairwise_acc"] == 0.5  # constant within an account
-    assert 0.2 < m["test/random/pairwise_acc"] < 0.8
-    assert "test/heuristic/pairwise_acc" in m
-    for key in ("accuracy", "f1", "roc_auc", "roc_auc_rel", "spearman", "mae"):
-        assert np.isfinite(m[f"test/{key}"]), key
-    assert m["test/roc_auc_rel"] == 1.0
-    assert set(baseline_scores(test.frame)) == {"random", "followers", "heuristic"}
-
-
-def test_confusion_matrix_counts_every_row() -> None:
-    cm = confusion_matrix(np.array([0.1, 0.9, 0.8, 0.2]), np.array([0, 1, 0, 1]), 0.5)
-    assert cm.sum() == 4 and cm[1, 1] == 1 and cm[0, 0] == 1
+def test_labelled_keeps_rows_with_a_score_and_a_label() -> None:
+    s, y = M.labelled(np.array([0.1, np.nan, 0.3, 0.4]), np.array([1.0, 0.0, np.nan, 0.0]))
+    assert s.tolist() == [0.1, 0.4] and y.tolist() == [1, 0] and y.dtype.kind == "i"
