@@ -36,8 +36,8 @@ from picme.errors import InputError, PicmeError
 from picme.features.extract import ANALYSIS_SIDE, FEATURE_COLUMNS
 from picme.registry.status import no_champion_reason
 from picme.scoring import api as scoring_api
-from picme.scoring.api import HeuristicScorer
 from picme.scoring.base import Scorer
+from picme.scoring.heuristic import HeuristicScorer
 from picme.settings import Settings, get_settings
 from picme.util.generations import check_owned, new_generation
 
