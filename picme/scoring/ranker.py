@@ -12,6 +12,7 @@ import pandas as pd
 from picme.features.extract import features_from_array
 from picme.models.ranker import TabularRanker
 from picme.scoring.base import aligned, check_image
+from picme.scoring.heuristic import sharpness_map
 
 
 class RankerScorer:
@@ -56,6 +57,4 @@ class RankerScorer:
     def saliency(self, image: np.ndarray) -> np.ndarray | None:
         # A ranker over global image features has no spatial attention; the sharpness map
         # shows where the photo is in focus, which the features reward.
-        from picme.scoring.api import sharpness_map
-
         return sharpness_map(image)
