@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picme.errors import InputError
+from picme.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import lightning as L
@@ -34,32 +35,6 @@ if TYPE_CHECKING:
     from picme.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    model: str = "fusion"
-    loss: str = "pairwise"
-    epochs: int | None = None
-    batch_size: int = 32
-    lr: float = 1e-3
-    image_size: int | None = None
-    arch: str | None = None
-    weights: str | None = None
-    from_scratch: bool = False
-    register: bool = True
-    # Beyond the CLI contract: for tests, benchmarks and larger machines.
-    devices: int | str = 1
-    accelerator: str = "auto"
-    seed: int | None = None
-    num_workers: int = 0
-    patience: int = 3
-    meta_dropout: float = 0.3
-    use_cache: bool = True
-    fast_dev_run: bool = False
-    saliency_examples: int = 3
-    plots: bool = True
-    pairs_per_epoch: int | None = None
 
 
 @dataclass
