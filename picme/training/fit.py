@@ -24,6 +24,7 @@ from picme.models.data import PicmeDataModule
 from picme.models.losses import LossSpec, get_loss
 from picme.models.module import ScoringModule
 from picme.models.table import fit_preprocessing
+from picme.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,34 +32,6 @@ if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
     from picme.models.preprocess import Preprocessing
     from picme.settings import Settings
-
-
-# The merge of issue 9 replaces this dataclass by the pydantic TrainConfig of
-# picme.training.config (same fields); callers import it from here or from picme.training.run.
-@dataclass
-class TrainConfig:
-    model: str = "fusion"
-    loss: str = "pairwise"
-    epochs: int | None = None
-    batch_size: int = 32
-    lr: float = 1e-3
-    image_size: int | None = None
-    arch: str | None = None
-    weights: str | None = None
-    from_scratch: bool = False
-    register: bool = True
-    # Beyond the CLI contract: for tests, benchmarks and larger machines.
-    devices: int | str = 1
-    accelerator: str = "auto"
-    seed: int | None = None
-    num_workers: int = 0
-    patience: int = 3
-    meta_dropout: float = 0.3
-    use_cache: bool = True
-    fast_dev_run: bool = False
-    saliency_examples: int = 3
-    plots: bool = True
-    pairs_per_epoch: int | None = None
 
 
 @dataclass

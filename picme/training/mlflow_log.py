@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
     from picme.models.preprocess import Preprocessing
     from picme.settings import Settings
-    from picme.training.fit import TrainConfig, Trained
+    from picme.training.config import TrainConfig
+    from picme.training.fit import Trained
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,7 @@ def table_identity(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def _config_fields(cfg: TrainConfig) -> dict[str, Any]:
-    # A dataclass on this branch, a pydantic model once picme.training.config holds it.
-    if is_dataclass(cfg):
-        return asdict(cfg)
-    return dict(cfg.model_dump())  # type: ignore[attr-defined]
+    return asdict(cfg)
 
 
 def run_params(

@@ -25,8 +25,9 @@ from lightning.pytorch.loggers import MLFlowLogger
 from picme.models.table import load_pairs_frame, load_training_frame
 from picme.registry import tracking as registry
 from picme.settings import get_settings
+from picme.training.config import TrainConfig
 from picme.training.evaluate import evaluate_trained, format_table, split_fingerprint
-from picme.training.fit import TrainConfig, Trained, fit, resolve, run_seed
+from picme.training.fit import Trained, fit, resolve, run_seed
 from picme.training.mlflow_log import log_run, run_params, table_identity
 from picme.training.plots import write_plots
 from picme.training.promote import promote
