@@ -60,6 +60,6 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"training skipped: {trained.reason}")
         if result.curate is not None:
-            typer.echo(result.curate["summary"])
+            typer.echo(result.curate.summary())
         typer.echo("")
         typer.echo(where_text(result.where))

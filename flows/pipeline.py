@@ -23,6 +23,8 @@ from pydantic import BaseModel
 
 from flows.common import PIPELINE_KEY, md_escape, resolve_settings
 from flows.retrain import TrainOutcome, train_if_needed
+from picme.curate.config import CurateConfig
+from picme.curate.run import CurationResult
 from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.settings import Settings
 from picme.training.config import TrainConfig
@@ -44,7 +46,7 @@ class PipelineResult(BaseModel):
     ingest: Any
     features: Any
     train: TrainOutcome
-    curate: Any = None
+    curate: CurationResult | None = None
     where: dict[str, str]
 
     def headline(self) -> str:
@@ -199,7 +201,7 @@ def pipeline_flow(
         album_dir = str(settings.home / DEMO_ALBUM)
         print(demo_album_task(album_dir, seed))
     if album_dir is not None:
-        curated = curate_flow(album=album_dir, top=top, home=home_str)
+        curated = curate_flow(album=album_dir, config=CurateConfig(top=top), home=home_str)
     stage_done("curate")
 
     result = PipelineResult(
@@ -209,7 +211,7 @@ def pipeline_flow(
         features=featured,
         train=trained,
         curate=curated,
-        where=locations(settings, None if curated is None else curated["out_dir"]),
+        where=locations(settings, None if curated is None else str(curated.out_dir)),
     )
     publish_summary(result)
     logger.info("pipeline finished: %s\n%s", result.headline(), where_text(result.where))

@@ -70,7 +70,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     assert (champion["rows"], champion["fingerprint"]) == (table["rows"], table["fingerprint"])
     assert run.evaluation is not None
     assert run.evaluation.metrics, "evaluation read no metrics back from MLflow"
-    assert Path(first.curate["html"]).is_file()
+    assert first.curate.html_path.is_file()
     assert first.where["MLflow UI"].startswith("mlflow ui --backend-store-uri 'sqlite:///")
 
     evaluation = artifacts(EVALUATION_KEY)[0]

@@ -16,6 +16,10 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 @pytest.mark.parametrize("model", ["seed-cnn", "fusion", "metadata"])
 def test_saliency_has_the_image_size(model: str) -> None:
+    import torch
+
+    # Random weights: a fixed draw, so the map does not depend on which tests ran before.
+    torch.manual_seed(0)
     size = 64
     prep = Preprocessing(model, "bce", size, ["a", "b"], ["b"], [0.0, 0.0], [1.0, 1.0])
     net = build_model(model, image_size=size, n_meta=2)

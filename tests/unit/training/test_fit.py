@@ -14,7 +14,8 @@ from picme.models.infer import predict_prepared
 from picme.models.losses import available_losses
 from picme.models.table import load_pairs_frame, load_training_frame
 from picme.settings import Settings, get_settings
-from picme.training.config import TrainConfig, fit
+from picme.training.config import TrainConfig
+from picme.training.fit import fit
 from tests.trainingdata import make_training_data, torch_one_thread  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
