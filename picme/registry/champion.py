@@ -1,100 +1,91 @@
-"""The champion rule and the record of each decision.
+"""Recording the champion gate's decision in the registry, safely under concurrency.
 
-A newly registered version of ``picme-scorer`` takes the alias ``champion`` only if it beats
-the current champion on the headline metric (test within-account pairwise accuracy) on the
-same test split. The champion's own score counts when its split fingerprint tag matches the
-current test split; otherwise the caller re-evaluates it on the current split first (see
-``picme.training.promote``: scoring a model is not the registry's business). A champion that
-cannot be re-evaluated is replaced, with the reason. A version that does not win is tagged
-``challenger``. Either way the reason is recorded as the version tag ``picme.reason``.
+The rule itself is :mod:`picme.registry.gate` (pure). Here: the decision is taken and
+recorded while holding the registry lock, with the champion re-read inside the lock
+(compare-and-set), so two trainings that finish together end with exactly one champion,
+the one that beat the other. A version carries ``picme.state=incomplete`` until every tag
+of its decision is written; only then can it take the alias, so a version left half-way by
+a crash never becomes champion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from picme.registry.gate import GateDecision
 from picme.registry.tracking import (
     CHALLENGER,
     CHAMPION,
-    HEADLINE,
-    TAG_HEADLINE,
     TAG_REASON,
     TAG_ROLE,
-    TAG_SPLIT,
+    champion_version,
     client,
 )
+from picme.util.locks import exclusive
 
 if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+
     from picme.settings import Settings
 
-
-@dataclass
-class Decision:
-    promoted: bool
-    reason: str
-    champion_before: str | None
-
-
-def decide(
-    new_score: float,
-    champion_score: float | None,
-    champion_version_id: str | None,
-    *,
-    min_gain: float = 0.0,
-) -> Decision:
-    """The champion rule, as a pure function so it is tested without MLflow."""
-    if champion_version_id is None or champion_score is None:
-        return Decision(True, f"first champion ({HEADLINE}={new_score:.4f})", None)
-    if new_score > champion_score + min_gain:
-        return Decision(
-            True,
-            f"beats champion v{champion_version_id} on {HEADLINE}: "
-            f"{new_score:.4f} > {champion_score:.4f}",
-            champion_version_id,
-        )
-    return Decision(
-        False,
-        f"does not beat champion v{champion_version_id} on {HEADLINE}: "
-        f"{new_score:.4f} <= {champion_score:.4f}",
-        champion_version_id,
-    )
+TAG_STATE = "picme.state"
+COMPLETE = "complete"
+INCOMPLETE = "incomplete"
+RETIRED = "retired"
+#: Seconds a training waits for another one's champion decision before giving up.
+LOCK_WAIT = 600.0
 
 
-def decide_against(
-    new_score: float, champion_version_id: str, champion_score: float | None, note: str = ""
-) -> Decision:
-    """:func:`decide` against an existing champion whose score on the current split may be
-    unknown: then ``note`` says why, and the new version replaces it."""
-    if champion_score is None:
-        return Decision(True, note, champion_version_id)
-    decision = decide(new_score, champion_score, champion_version_id)
-    if note:
-        decision.reason += f" (champion {note})"
+@contextmanager
+def registry_lock(settings: Settings) -> Iterator[None]:
+    """One champion decision at a time for this PICME_HOME's registry."""
+    with exclusive(
+        settings.home / "locks" / "registry.lock",
+        "another `picme train` is deciding the champion and did not finish in "
+        f"{LOCK_WAIT:.0f} s; run again when it is done",
+        wait=LOCK_WAIT,
+    ):
+        yield
+
+
+def mark_incomplete(settings: Settings, version: str) -> None:
+    client(settings).set_model_version_tag(settings.model_name, version, TAG_STATE, INCOMPLETE)
+
+
+def decide_and_record(
+    settings: Settings,
+    version: str,
+    judge: Callable[[ModelVersion | None], GateDecision],
+    tags: dict[str, str],
+) -> GateDecision:
+    """Under the registry lock: read the champion, let ``judge`` decide against it, record
+    the evidence and the role, then move the alias when the version won."""
+    with registry_lock(settings):
+        before = champion_version(settings)
+        decision = judge(before)
+        record(settings, version, decision, before, tags)
     return decision
 
 
-def recorded_score(tags: Mapping[str, str], split_fingerprint: str) -> float | None:
-    """The champion's headline from its version tags, when it was measured on this split."""
-    if tags.get(TAG_SPLIT) != split_fingerprint or TAG_HEADLINE not in tags:
-        return None
-    return float(tags[TAG_HEADLINE])
-
-
-def record_decision(
-    settings: Settings, version: str, decision: Decision, tags: dict[str, str]
+def record(
+    settings: Settings,
+    version: str,
+    decision: GateDecision,
+    before: ModelVersion | None,
+    tags: dict[str, str],
 ) -> None:
-    """Tag the new version, and move the alias when it won."""
     c = client(settings)
     name = settings.model_name
-    for key, value in tags.items():
+    for key, value in {**tags, **decision.tags()}.items():
         c.set_model_version_tag(name, version, key, value)
     c.set_model_version_tag(name, version, TAG_REASON, decision.reason)
-    if decision.promoted:
-        c.set_registered_model_alias(name, CHAMPION, version)
-        c.set_model_version_tag(name, version, TAG_ROLE, CHAMPION)
-        if decision.champion_before is not None:
-            c.set_model_version_tag(name, decision.champion_before, TAG_ROLE, "retired")
-    else:
+    c.set_model_version_tag(name, version, TAG_STATE, COMPLETE)
+    if not decision.promoted:
         c.set_model_version_tag(name, version, TAG_ROLE, CHALLENGER)
+        return
+    c.set_registered_model_alias(name, CHAMPION, version)
+    c.set_model_version_tag(name, version, TAG_ROLE, CHAMPION)
+    if before is not None and str(before.version) != str(version):
+        c.set_model_version_tag(name, str(before.version), TAG_ROLE, RETIRED)

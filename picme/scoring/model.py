@@ -19,6 +19,7 @@ from picme.features.extract import features_from_array
 from picme.models.preprocess import Preprocessing, square_resize
 from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
+from picme.scoring.ranker import RankerScorer
 from picme.scoring.saliency import saliency_map
 
 if TYPE_CHECKING:
@@ -101,16 +102,21 @@ def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
     return name, None
 
 
-def load_model_scorer(uri: str, settings: Settings) -> ModelScorer:
+def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScorer:
+    """The scorer of a model logged by ``picme train``: a network or a tabular ranker."""
     import mlflow.pyfunc
 
     from picme.models.pyfunc import PicmePyfunc
+    from picme.models.ranker_pyfunc import PicmeRankerPyfunc
 
     use_tracking(settings)
     loaded = mlflow.pyfunc.load_model(uri)
     inner = loaded.unwrap_python_model()
+    reg_name, version = _version_of(uri, settings)
+    if isinstance(inner, PicmeRankerPyfunc):
+        label = f"{reg_name or 'model'}:{inner.ranker.kind}"
+        return RankerScorer(inner.ranker, name=label, version=version)
     if not isinstance(inner, PicmePyfunc):
         raise InputError(f"model {uri!r} is not a PicMe scorer (logged by `picme train`)")
-    reg_name, version = _version_of(uri, settings)
     label = f"{reg_name or 'model'}:{inner.prep.model}/{inner.prep.loss}"
     return ModelScorer(inner.net, inner.prep, name=label, version=version)

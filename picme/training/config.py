@@ -20,8 +20,15 @@ from pydantic.dataclasses import dataclass
 class TrainConfig:
     """What to train and how: the model, its loss and the optimisation settings."""
 
-    model: str = Field(default="fusion", description="seed-cnn, metadata, fusion or backbone.")
-    loss: str = Field(default="pairwise", description="bce, mse, cosine or pairwise.")
+    model: str = Field(
+        default="auto",
+        description="auto (choose by cross-validation on the training accounts), ranker, "
+        "linear-pairwise, seed-cnn, metadata, fusion or backbone.",
+    )
+    loss: str = Field(
+        default="pairwise",
+        description="bce, mse, cosine or pairwise (the networks; the rankers have their own).",
+    )
     epochs: int | None = Field(default=None, description="Default: per model.")
     batch_size: int = Field(default=32, description="Examples (or pairs) per batch.")
     lr: float = Field(default=1e-3, description="Learning rate of AdamW.")
@@ -31,6 +38,12 @@ class TrainConfig:
         default=None, description="Pretrained weights file (never downloaded)."
     )
     from_scratch: bool = Field(default=False, description="Backbone from random initialisation.")
+    cv: int = Field(
+        default=0,
+        description="Cross-validate with K folds grouped by account and report the headline "
+        "as their mean and interval; the model is then fitted on all training accounts "
+        "(auto uses 5 folds unless given).",
+    )
     register: bool = Field(
         default=True, description="Register the model in MLflow and let the champion rule decide."
     )

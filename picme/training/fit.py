@@ -138,9 +138,13 @@ def _data(
     return net, prep, dm
 
 
-def _trainer(cfg: TrainConfig, settings: Settings, keep: KeepBest, logger: Any) -> L.Trainer:
-    callbacks: list[Callback] = [keep]
-    if not cfg.fast_dev_run:
+def _trainer(
+    cfg: TrainConfig, settings: Settings, keep: KeepBest, logger: Any, has_val: bool
+) -> L.Trainer:
+    # Without a validation split there is nothing honest to stop early on or to pick the
+    # best epoch by: no validation loop at all, and the last epoch's weights are kept.
+    callbacks: list[Callback] = [keep] if has_val else []
+    if has_val and not cfg.fast_dev_run:
         callbacks.append(EarlyStopping("val/loss", patience=cfg.patience, mode="min", strict=False))
     return L.Trainer(
         max_epochs=cfg.epochs,
@@ -155,6 +159,7 @@ def _trainer(cfg: TrainConfig, settings: Settings, keep: KeepBest, logger: Any) 
         num_sanity_val_steps=0,
         log_every_n_steps=1,
         fast_dev_run=cfg.fast_dev_run,
+        limit_val_batches=None if has_val else 0,
         default_root_dir=str(settings.home),
     )
 
@@ -186,7 +191,8 @@ def fit(
         val_target=val.target,
     )
     keep = KeepBest(net)
-    trainer = _trainer(cfg, settings, keep, logger)
+    has_val = len(dm.splits["val"].frame) > 0
+    trainer = _trainer(cfg, settings, keep, logger, has_val)
     trainer.fit(module, datamodule=dm)
     if keep.state is not None:
         net.load_state_dict(keep.state)

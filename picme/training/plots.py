@@ -105,6 +105,17 @@ def score_distributions(scores: np.ndarray, labels: np.ndarray, path: Path) -> P
     return _save(fig, path)
 
 
+def feature_importances(table: pd.DataFrame, path: Path, top: int = 20) -> Path:
+    """Horizontal bars of the largest importances (a share of the total)."""
+    plt = _plt()
+    shown = table.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.25 * len(shown) + 1))
+    ax.barh(shown["column"], shown["importance"], color="#4a7ab5")
+    ax.set(xlabel="share of importance", title="What the ranker uses")
+    ax.grid(alpha=0.3, axis="x")
+    return _save(fig, path)
+
+
 def image_grid(
     images: Sequence[np.ndarray], titles: Sequence[str], path: Path, title: str = ""
 ) -> Path:

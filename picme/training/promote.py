@@ -1,9 +1,11 @@
-"""The champion comparison of a newly registered version: the champion's score on the
-current test split (from its tags, or re-evaluated here when it was measured on another
-split), then the rule and its record in ``picme.registry.champion``.
+"""The champion gate for a newly registered version: its test pairs against the heuristic,
+the followers-only baseline, chance and the current champion re-evaluated on the same test
+split (see :mod:`picme.registry.gate` for the rule and :mod:`picme.registry.champion` for
+its record under the registry lock).
 
 Re-evaluating the champion scores a model, which the registry may not do (it sits below
-``picme.scoring``), so that part lives in training.
+``picme.scoring``), so that part lives in training. A champion that cannot be re-evaluated
+blocks the promotion, with the reason: a failed comparison never promotes.
 """
 
 from __future__ import annotations
@@ -11,71 +13,82 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from picme.errors import InputError
 from picme.models.cache import DecodedCache
-from picme.models.metrics import pairwise_accuracy
 from picme.models.table import raw_meta_matrix
-from picme.registry.champion import (
-    Decision,
-    decide,
-    decide_against,
-    record_decision,
-    recorded_score,
-)
+from picme.registry.champion import decide_and_record
+from picme.registry.gate import GateDecision, PairOutcomes, decide
 from picme.scoring.model import load_model_scorer
+from picme.scoring.ranker import RankerScorer
+from picme.training.evaluate import EvalSplit, baseline_scores
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
     from picme.settings import Settings
-    from picme.training.fit import Trained
 
 log = logging.getLogger(__name__)
 
 
-def champion_score_on(
-    settings: Settings, version: str, trained: Trained
-) -> tuple[float | None, str]:
-    """The champion's headline metric on the current test split, re-evaluated."""
-    try:
-        scorer = load_model_scorer(f"models:/{settings.model_name}/{version}", settings)
-        test = trained.dm.splits["test"]
-        cache = DecodedCache(settings.cache_dir, scorer.prep.image_size, settings.n_workers())
-        images, reasons = cache.load(
-            test.frame["image_path"].astype(str).tolist(),
-            test.frame["sha256"].tolist() if "sha256" in test.frame.columns else None,
-        )
-        if any(r is not None for r in reasons):
-            raise InputError("some test images could not be decoded")
-        scores = scorer.score_prepared(
-            images, raw_meta_matrix(test.frame, scorer.prep.meta_columns)
-        )
-        a, b, t = test.pairs
-        return pairwise_accuracy(scores, a, b, t), "re-evaluated on the current test split"
-    except Exception as exc:
-        return None, f"champion v{version} could not be re-evaluated ({type(exc).__name__}: {exc})"
+def champion_scores(settings: Settings, version: str, test: EvalSplit) -> np.ndarray:
+    """The champion's scores of the current test rows, through its logged model."""
+    scorer = load_model_scorer(f"models:/{settings.model_name}/{version}", settings)
+    if isinstance(scorer, RankerScorer):
+        return scorer.ranker.predict(test.frame)
+    cache = DecodedCache(settings.cache_dir, scorer.prep.image_size, settings.n_workers())
+    images, reasons = cache.load(
+        test.frame["image_path"].astype(str).tolist(),
+        test.frame["sha256"].tolist() if "sha256" in test.frame.columns else None,
+    )
+    if any(r is not None for r in reasons):
+        raise InputError("some test images could not be decoded")
+    return scorer.score_prepared(images, raw_meta_matrix(test.frame, scorer.prep.meta_columns))
 
 
-def promote(
+def references(test: EvalSplit, seed: int) -> dict[str, PairOutcomes | str]:
+    """The baselines' outcomes on the test pairs (random: chance, one half a pair)."""
+    accounts = test.frame["owner_username"].tolist()
+    base = baseline_scores(test.frame, seed)
+    out: dict[str, PairOutcomes | str] = {}
+    for name in ("heuristic", "followers"):
+        s = base[name]
+        out[name] = (
+            PairOutcomes.from_scores(s, test.pairs, accounts)
+            if np.isfinite(s).any()
+            else f"no {name} scores on this table"
+        )
+    return out
+
+
+def gate(
     settings: Settings,
     version: str,
-    before: ModelVersion | None,
+    test: EvalSplit,
+    scores: np.ndarray,
     *,
-    headline: float,
-    split_fp: str,
-    trained: Trained,
+    seed: int,
     tags: dict[str, str],
-) -> Decision:
-    """Compare registered ``version`` with ``before`` (the champion when the run started),
-    move the alias when it wins, and record the decision and ``tags`` on the version."""
-    if before is None:
-        decision = decide(headline, None, None)
-    else:
-        champion = str(before.version)
-        score, note = recorded_score(dict(before.tags or {}), split_fp), ""
-        if score is None:
-            score, note = champion_score_on(settings, champion, trained)
-        decision = decide_against(headline, champion, score, note)
-    record_decision(settings, version, decision, tags)
+) -> GateDecision:
+    """Decide and record whether ``version`` (its ``scores`` of ``test``) is champion."""
+    accounts = test.frame["owner_username"].tolist()
+    candidate = PairOutcomes.from_scores(scores, test.pairs, accounts)
+    refs = references(test, seed)
+    refs["random"] = PairOutcomes.chance(candidate)
+
+    def judge(before: ModelVersion | None) -> GateDecision:
+        all_refs = dict(refs)
+        if before is not None and str(before.version) != str(version):
+            name = f"champion v{before.version}"
+            try:
+                champ = champion_scores(settings, str(before.version), test)
+                all_refs[name] = PairOutcomes.from_scores(champ, test.pairs, accounts)
+            except Exception as exc:  # any failure to re-evaluate blocks, with its reason
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                all_refs[name] = f"could not be re-evaluated: {type(exc).__name__}: {first}"
+        return decide(candidate, all_refs, seed=seed)
+
+    decision = decide_and_record(settings, version, judge, tags)
     log.info("version %s: %s", version, decision.reason)
     return decision

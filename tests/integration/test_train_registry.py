@@ -1,9 +1,9 @@
-"""Training on planted data, MLflow tracking, the champion rule and the registry scorer.
+"""Training on planted data, MLflow tracking, the champion gate and the registry scorer.
 
 One embedded MLflow store for the module; the runs happen once, in order:
-v1 a weak model (first champion), v2 the fusion model (beats it), v3 the weak model again
-after the champion's split record is made stale (the champion is re-evaluated on the
-current test split, and the weak model is refused)."""
+v1 a weak model (no free pass: it does not beat the baselines, so no champion), v2 the
+fusion model (beats the heuristic, the followers baseline and chance: champion), v3 the
+weak model again (refused; the champion is re-evaluated on the same test split)."""
 
 from __future__ import annotations
 
@@ -45,9 +45,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     seed_tracking_store(home)
     weak = train_and_register(WEAK, settings)
     strong = train_and_register(STRONG, settings)
-    c = registry.client(settings)
-    if strong.promoted:
-        c.set_model_version_tag(settings.model_name, strong.version, registry.TAG_SPLIT, "stale")
     refused = train_and_register(WEAK, settings)
     return Runs(settings, weak, strong, refused, data.frame[data.frame["split"] == "test"])
 
@@ -66,15 +63,19 @@ def test_fusion_learns_the_planted_relation(runs: Runs) -> None:
 def test_registry_promotes_the_better_and_refuses_the_worse(runs: Runs) -> None:
     from picme.registry import tracking as registry
 
-    assert runs.weak.promoted and "first champion" in runs.weak.reason
-    assert runs.strong.promoted, runs.strong.reason
-    assert "beats champion v" in runs.strong.reason
+    # No free pass: the first model registered is no champion when it loses to a baseline.
+    assert not runs.weak.promoted and runs.weak.reason.startswith("challenger: does not beat")
+    assert runs.strong.promoted, runs.strong.summary()
+    assert runs.strong.reason.startswith("champion: beats heuristic, followers, random")
     assert runs.strong.metrics["test/pairwise_acc"] > runs.weak.metrics["test/pairwise_acc"]
     assert not runs.refused.promoted
-    assert "does not beat" in runs.refused.reason
-    assert "re-evaluated on the current test split" in runs.refused.reason
+    gate = runs.refused.gate
+    assert gate is not None
+    champ = next(c for c in gate.comparisons if c.reference.startswith("champion v"))
+    assert champ.reference == f"champion v{runs.strong.version}" and not champ.wins
     # The re-evaluated champion scores what it scored in its own run: same split, same model.
-    assert f"{runs.strong.metrics['test/pairwise_acc']:.4f}" in runs.refused.reason
+    assert champ.reference_score == pytest.approx(runs.strong.metrics["test/pairwise_acc"])
+    assert "95% interval" in runs.refused.summary()
 
     info = registry.champion_info(runs.settings)
     assert info is not None and info["version"] == runs.strong.version
@@ -84,7 +85,10 @@ def test_registry_promotes_the_better_and_refuses_the_worse(runs: Runs) -> None:
     tags = c.get_model_version(name, runs.refused.version).tags
     assert tags[registry.TAG_ROLE] == "challenger"
     assert tags[registry.TAG_REASON] == runs.refused.reason
-    assert c.get_model_version(name, runs.weak.version).tags[registry.TAG_ROLE] == "retired"
+    assert c.get_model_version(name, runs.weak.version).tags[registry.TAG_ROLE] == "challenger"
+    evidence = c.get_model_version(name, runs.strong.version).tags
+    assert evidence["picme.gate.heuristic.n_accounts"] == "2"
+    assert float(evidence["picme.gate.heuristic.interval"].split(",")[0]) > 0
 
 
 def test_run_is_fully_tracked(runs: Runs) -> None:

@@ -1,0 +1,154 @@
+"""Training a tabular ranker (``ranker``, ``linear-pairwise``): fit on the train split
+(early stopping on val when there is one), score val and test, and log the same way as the
+networks: params, metrics, plots, the feature importances, and the model as a pyfunc.
+
+The tabular models read the training table's columns directly (image features and
+metadata, see :mod:`picme.models.ranker`), so nothing is decoded here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+
+from picme.dataset.build import METADATA_COLUMNS
+from picme.features.extract import FEATURE_COLUMNS
+from picme.models.ranker import RANKERS, TabularRanker
+from picme.models.ranker_pyfunc import RANKER, PicmeRankerPyfunc, input_example
+from picme.models.table import SPLITS, split_pairs
+from picme.training import plots
+from picme.training.evaluate import EvalSplit, confusion_matrix
+
+if TYPE_CHECKING:
+    from picme.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: What each tabular model optimises, logged where the networks log their loss.
+OBJECTIVE = {"ranker": "lambdarank", "linear-pairwise": "pairwise-logistic"}
+
+
+def tabular_columns(frame: pd.DataFrame) -> list[str]:
+    """Metadata and image-feature columns the frame has, in the table's order."""
+    return [c for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS] if c in frame.columns]
+
+
+@dataclass
+class TabularFit:
+    model: str
+    ranker: TabularRanker
+    splits: dict[str, EvalSplit]
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> str:
+        return OBJECTIVE[self.model]
+
+
+def eval_splits(frame: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str, EvalSplit]:
+    """Each split's rows and its same-account pairs (pairs.parquet's, as the networks use)."""
+    out = {}
+    for split in SPLITS:
+        part = frame[frame["split"] == split].reset_index(drop=True)
+        out[split] = EvalSplit(part, split_pairs(part, pairs, split))
+    return out
+
+
+def fit_tabular(
+    model: str, frame: pd.DataFrame, pairs: pd.DataFrame | None, *, seed: int
+) -> TabularFit:
+    splits = eval_splits(frame, pairs)
+    train, val = splits["train"].frame, splits["val"].frame
+    ranker = RANKERS[model](train, tabular_columns(frame), val=val if len(val) else None, seed=seed)
+    fitted = TabularFit(model, ranker, splits)
+    for name in ("val", "test"):
+        if len(splits[name].frame):
+            fitted.scores[name] = ranker.predict(splits[name].frame)
+    return fitted
+
+
+def fit_score(model: str, seed: int) -> object:
+    """A cross-validation candidate: fit on one frame, score another."""
+
+    def run(train: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
+        return RANKERS[model](train, tabular_columns(train), seed=seed).predict(held)
+
+    return run
+
+
+def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
+    test = fitted.splits["test"]
+    scores = fitted.scores.get("test", np.zeros(0))
+    labels = test.column("label")
+    files = [plots.feature_importances(fitted.ranker.importances(), out / "importances.png")]
+    if (
+        len(scores)
+        and np.isfinite(labels).any()
+        and len(np.unique(labels[np.isfinite(labels)])) == 2
+    ):
+        files += [
+            plots.calibration(scores, labels, out / "calibration.png"),
+            plots.confusion(confusion_matrix(scores, labels, rate), out / "confusion_matrix.png"),
+            plots.score_distributions(scores, labels, out / "score_distributions.png"),
+        ]
+    return files
+
+
+def _requirements() -> list[str]:
+    reqs = []
+    for pkg in ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme"):
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            continue
+    return reqs
+
+
+def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: bool) -> str | None:
+    """Log the ranker as a pyfunc (and its importances) in the active run."""
+    spec = workdir / "ranker.json"
+    spec.write_text(fitted.ranker.to_json())
+    imp = fitted.ranker.importances()
+    imp_path = workdir / "feature_importances.csv"
+    imp.to_csv(imp_path, index=False)
+    mlflow.log_artifact(str(imp_path))
+    example = input_example(fitted.ranker)
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=PicmeRankerPyfunc(),
+            artifacts={RANKER: str(spec)},
+            signature=infer_signature(example, fitted.ranker.predict(example)),
+            input_example=example,
+            pip_requirements=_requirements(),
+            registered_model_name=settings.model_name if register else None,
+        )
+    finally:
+        pyfunc_log.setLevel(level)
+    registered = info.registered_model_version if register else None
+    return None if registered is None else str(registered)
+
+
+def params(fitted: TabularFit) -> dict[str, str]:
+    s = fitted.splits
+    return {
+        "rows_train": str(len(s["train"].frame)),
+        "rows_val": str(len(s["val"].frame)),
+        "rows_test": str(len(s["test"].frame)),
+        "pairs_train": str(len(s["train"].pairs[0])),
+        "pairs_test": str(len(s["test"].pairs[0])),
+        "columns": json.dumps(fitted.ranker.columns)[:5000],
+        "objective": fitted.loss,
+    }
