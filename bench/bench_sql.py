@@ -47,7 +47,7 @@ def _hex_ids(rng: np.random.Generator, n: int) -> pa.Array:
 
 def generate(lake: Path, n_posts: int, n_accounts: int, seed: int = 0) -> dict[str, int]:
     """Write posts, media and image_features Parquet files for n_posts generated posts."""
-    from picme.features.extract import FEATURE_COLUMNS
+    from picme.features.extractors import FEATURE_COLUMNS
 
     rng = np.random.default_rng(seed)
     # Posts per account: lognormal, so most accounts post tens of times and a few thousands.

@@ -2,7 +2,7 @@
 
 Two ways to compute image features, with identical results:
 
-* default: one task calls ``picme.features.extract.update_image_features``, which batches the
+* default: one task calls ``picme.features.table.update_image_features``, which batches the
   images over a local process pool (never one Prefect task per image);
 * ``settings.dask_address`` (``PICME_DASK_ADDRESS``) or the ``dask_address`` parameter
   names an existing Dask scheduler: the images still to do are cut into batches, each
@@ -41,7 +41,13 @@ from flows.common import (
 
 PROGRESS_KEY = "picme-features-progress"
 DEFAULT_BATCH = 64
-FEATURE_MODULES = ("picme.features.extract", "picme.features.decode")
+FEATURE_MODULES = (
+    "picme.features.decode",
+    "picme.features.extractors",
+    "picme.features.faces",
+    "picme.features.phash",
+    "picme.features.table",
+)
 BUILD_MODULES = ("picme.dataset.build", "picme.dataset.sql")
 # The payload itself is left out of the keys: settings_key hashes the fields that matter.
 CACHE_POLICY = (INPUTS - "settings") + TASK_SOURCE
@@ -67,7 +73,7 @@ def _progress_reporter(description: str) -> Any:
 def image_features_task(
     settings: dict[str, Any], key: str, lake_fingerprint: str, code: str
 ) -> dict[str, Any]:
-    from picme.features.extract import update_image_features
+    from picme.features.table import update_image_features
 
     report = update_image_features(
         load_settings(settings), progress=_progress_reporter("image features (process pool)")
@@ -84,7 +90,7 @@ def image_features_task(
 @task(name="image-features-batch")
 def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
     """One batch in this process: on Dask the worker processes are the parallelism."""
-    from picme.features.extract import extract_features_for_paths
+    from picme.features.table import extract_features_for_paths
 
     return extract_features_for_paths(paths, workers=1, max_side=max_side)
 
@@ -93,7 +99,7 @@ def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
 def dask_features_flow(settings: dict[str, Any], batch_size: int = DEFAULT_BATCH) -> dict:
     """Runs under a DaskTaskRunner (see :func:`features_flow`): batches go to the cluster;
     update_image_features chooses the images and merges the records, as it does locally."""
-    from picme.features.extract import update_image_features
+    from picme.features.table import update_image_features
 
     logger = get_run_logger()
     size = max(1, batch_size)

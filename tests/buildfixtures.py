@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 # Only the contract columns, on purpose (not picme.lake.tables's schemas, which carry

@@ -49,7 +49,7 @@ def _image(q: float, rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _features(rgb: np.ndarray) -> dict[str, float]:
-    from picme.features.extract import FEATURE_COLUMNS, features_from_array
+    from picme.features.extractors import FEATURE_COLUMNS, features_from_array
 
     f = features_from_array(rgb)
     return {c: float(f[c]) for c in FEATURE_COLUMNS}

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         from datetime import UTC, datetime
 
         from picme.dataset.build import build_training_table, query_parameters
-        from picme.features.extract import update_image_features
+        from picme.features.table import update_image_features
         from picme.settings import get_settings
 
         overrides: dict[str, object] = {}

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.util.atomic import atomic_open
 
 if TYPE_CHECKING:

@@ -129,7 +129,7 @@ def _load_scorer(model: str | None, settings: Settings) -> Scorer:
 
 
 def _score_batch(scorer: Scorer, batch: list[Analysed], col: Collected) -> None:
-    from picme.features.extract import FEATURE_COLUMNS
+    from picme.features.extractors import FEATURE_COLUMNS
 
     images = [r.pixels for r in batch]
     feats = [
@@ -199,7 +199,7 @@ def curate_album(
     from picme.curate.report import write_outputs
     from picme.curate.scan import scan_album
     from picme.curate.select import select
-    from picme.features.extract import ANALYSIS_SIDE
+    from picme.features.extractors import ANALYSIS_SIDE
     from picme.scoring.api import HeuristicScorer
     from picme.settings import get_settings
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from picme.errors import InputError, PicmeError
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.settings import Settings
 from picme.util.atomic import atomic_path
 

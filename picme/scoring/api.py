@@ -57,7 +57,8 @@ class HeuristicScorer:
         metadata: Sequence[Mapping[str, Any] | None] | None = None,
         features: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> np.ndarray:
-        from picme.features.extract import features_from_array, heuristic_quality
+        from picme.features.extractors import features_from_array
+        from picme.features.heuristic import heuristic_quality
 
         feats = aligned(features, len(images), "features")
         out = np.empty(len(images), dtype=np.float64)

@@ -52,7 +52,7 @@ class ModelScorer:
             check_image(image, i)
             batch[i] = square_resize(image, s)
             if ft[i] is None and self.needs_features:
-                from picme.features.extract import features_from_array
+                from picme.features.extractors import features_from_array
 
                 ft[i] = features_from_array(image)
         return batch, self.prep.raw_meta(n, md, ft)

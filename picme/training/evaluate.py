@@ -99,7 +99,8 @@ def baseline_scores(frame: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]
 
 
 def heuristic_scores(frame: pd.DataFrame) -> np.ndarray:
-    from picme.features.extract import FEATURE_COLUMNS, heuristic_quality
+    from picme.features.extractors import FEATURE_COLUMNS
+    from picme.features.heuristic import heuristic_quality
 
     cols = [c for c in FEATURE_COLUMNS if c in frame.columns]
     if not cols:

@@ -24,7 +24,7 @@ from picme.dataset.build import (
     table_fingerprint,
 )
 from picme.errors import InputError
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.settings import Settings, get_settings
 from tests.buildfixtures import NOW, account_posts, lake_tables, phash_of, post, sha_of, write_lake
 
@@ -329,7 +329,7 @@ def test_table_fingerprint_needs_a_readable_table(picme_home: Path) -> None:
 def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import picme.features.extract
+    import picme.features.table
     from picme.cli.app import app
 
     _lake(picme_home, _rows(3, 8))
@@ -344,7 +344,7 @@ def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.M
         calls.append(settings)
         return Done()
 
-    monkeypatch.setattr(picme.features.extract, "update_image_features", fake_update)
+    monkeypatch.setattr(picme.features.table, "update_image_features", fake_update)
     monkeypatch.setenv("PICME_INCLUDE_VIDEOS", "1")
     result = CliRunner().invoke(app, ["features", "--split", "time", "--threshold", "0.5"])
     assert result.exit_code == 0, result.output
