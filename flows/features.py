@@ -48,7 +48,17 @@ FEATURE_MODULES = (
     "picme.features.phash",
     "picme.features.table",
 )
-BUILD_MODULES = ("picme.dataset.build", "picme.dataset.sql")
+BUILD_MODULES = (
+    "picme.dataset.build",
+    "picme.dataset.contract",
+    "picme.dataset.counts",
+    "picme.dataset.fingerprint",
+    "picme.dataset.inputs",
+    "picme.dataset.outputs",
+    "picme.dataset.params",
+    "picme.dataset.sql",
+    "picme.dataset.steps",
+)
 # The payload itself is left out of the keys: settings_key hashes the fields that matter.
 CACHE_POLICY = (INPUTS - "settings") + TASK_SOURCE
 

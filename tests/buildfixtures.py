@@ -213,7 +213,7 @@ def write_lake(lake_dir: Path, posts: pa.Table, media: pa.Table, features: pa.Ta
 
 def params(**settings: Any) -> dict[str, Any]:
     """The queries' $parameters for these settings (defaults otherwise), at NOW."""
-    from picme.dataset.build import query_parameters
+    from picme.dataset.params import query_parameters
     from picme.settings import get_settings
 
     return query_parameters(get_settings(**settings), NOW)

@@ -68,7 +68,7 @@ def make_training_data(
     with_features: bool = True,
 ) -> TrainingData:
     """Write images under ``home/images`` and the training table under ``home/lake``."""
-    from picme.dataset.build import METADATA_COLUMNS
+    from picme.dataset.contract import METADATA_COLUMNS
 
     rng = np.random.default_rng(seed)
     n_train, n_val, n_test = splits or (n_accounts - 3, 1, 2)

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         """Compute image features, then build the training table, labels, pairs and splits."""
         from datetime import UTC, datetime
 
-        from picme.dataset.build import build_training_table, query_parameters
+        from picme.dataset.build import build_training_table
+        from picme.dataset.params import query_parameters
         from picme.features.table import update_image_features
         from picme.settings import get_settings
 

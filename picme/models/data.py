@@ -85,7 +85,7 @@ def load_pairs_frame(settings: Settings) -> pd.DataFrame | None:
 
 def meta_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(all metadata columns in model order, the image-feature subset), those in ``frame``."""
-    from picme.dataset.build import METADATA_COLUMNS
+    from picme.dataset.contract import METADATA_COLUMNS
     from picme.features.extractors import FEATURE_COLUMNS
 
     meta = [c for c in METADATA_COLUMNS if c in frame.columns]

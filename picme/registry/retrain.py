@@ -157,7 +157,7 @@ def check_retrain(
     on_change: bool = True,
 ) -> RetrainDecision:
     """Compare the table on disk with the one the current champion was trained on."""
-    from picme.dataset.build import table_fingerprint
+    from picme.dataset.fingerprint import table_fingerprint
     from picme.registry.tracking import champion_info
 
     return decide_retrain(

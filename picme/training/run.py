@@ -283,7 +283,7 @@ def split_fingerprint(frame: pd.DataFrame, pairs: tuple[np.ndarray, ...]) -> str
 
 def _table_identity(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
     try:
-        from picme.dataset.build import table_fingerprint
+        from picme.dataset.fingerprint import table_fingerprint
 
         return dict(table_fingerprint(settings))
     except Exception as exc:  # the identity is informative; training need not stop for it

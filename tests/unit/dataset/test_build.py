@@ -1,4 +1,4 @@
-"""picme.dataset.build end to end on a lake written in the test: the contract tables, counts that
+"""picme.dataset end to end on a lake written in the test: the contract tables, counts that
 add up, no leak across splits, clear errors, and nothing half-written."""
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from picme.dataset import build
-from picme.dataset.build import (
-    BASE_COLUMNS,
-    METADATA_COLUMNS,
-    PAIR_COLUMNS,
-    build_training_table,
-    table_fingerprint,
-)
+from picme.dataset import contract, outputs
+from picme.dataset.build import build_training_table
+from picme.dataset.contract import BASE_COLUMNS, METADATA_COLUMNS, PAIR_COLUMNS
+from picme.dataset.fingerprint import table_fingerprint
 from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
 from picme.settings import Settings, get_settings
@@ -84,7 +80,7 @@ def test_build_writes_the_contract_tables(picme_home: Path) -> None:
     )
     assert reasons["lonely-0"] == "no_baseline"
     assert report.excluded == {"hidden_likes": 1, "video": 1, "unsettled": 1, "no_baseline": 19}
-    assert set(report.excluded) <= set(build.REASONS)
+    assert set(report.excluded) <= set(contract.REASONS)
 
     # The split: no account on two sides, recorded with the table.
     sides: dict[str, set[str]] = {}
@@ -283,7 +279,7 @@ def test_failed_builds_keep_the_previous_table(
     def boom(*args: Any, **kwargs: Any) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr(build.json, "dumps", boom)
+    monkeypatch.setattr(outputs.json, "dumps", boom)
     with pytest.raises(OSError, match="disk full"):
         build_training_table(settings, now=NOW)
     assert {n: p.read_bytes() for n, p in _outputs(settings).items()} == before
