@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 class GenerateConfig(BaseModel):
     """How much sample data to generate, and where."""
 
-    out: Path | None = Field(None, description="Target folder (default: raw/).")
-    accounts: int = Field(6, description="Number of accounts.")
-    posts: int = Field(40, description="Posts per account.")
-    seed: int = Field(0, description="Random seed: the same seed writes the same files.")
-    image_size: int = Field(256, description="Long side of images (px).")
+    out: Path | None = Field(default=None, description="Target folder (default: raw/).")
+    accounts: int = Field(default=6, description="Number of accounts.")
+    posts: int = Field(default=40, description="Posts per account.")
+    seed: int = Field(default=0, description="Random seed: the same seed writes the same files.")
+    image_size: int = Field(default=256, description="Long side of images (px).")

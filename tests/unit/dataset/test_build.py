@@ -325,7 +325,7 @@ def test_table_fingerprint_needs_a_readable_table(picme_home: Path) -> None:
 def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import picme.features.table
+    import picme.dataset.run
     from picme.cli.app import app
 
     _lake(picme_home, _rows(3, 8))
@@ -340,7 +340,7 @@ def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.M
         calls.append(settings)
         return Done()
 
-    monkeypatch.setattr(picme.features.table, "update_image_features", fake_update)
+    monkeypatch.setattr(picme.dataset.run, "update_image_features", fake_update)
     monkeypatch.setenv("PICME_INCLUDE_VIDEOS", "1")
     result = CliRunner().invoke(app, ["features", "--split", "time", "--threshold", "0.5"])
     assert result.exit_code == 0, result.output
