@@ -4,5 +4,5 @@ of ``posts``) and test albums with bursts, near-duplicates and flawed shots (``a
 ``album_plan`` and ``album_draw``); ``config``: ``GenerateConfig`` of ``picme generate``.
 
 Used by ``picme generate``, ``picme demo``, the tests and the benchmarks.
-May import: ``picme.util``, ``picme.settings``, ``picme.errors``.
+May import: ``picme.util``, ``picme.errors``.
 """
