@@ -78,7 +78,8 @@ def main() -> None:
     from torch.utils.data import DataLoader
 
     from picme.models import build_model
-    from picme.models.data import DecodedCache, RowsDataset
+    from picme.models.cache import DecodedCache
+    from picme.models.data import RowsDataset
     from picme.models.losses import get_loss
 
     if args.threads:

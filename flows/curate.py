@@ -1,7 +1,9 @@
 """Curate flow: score an album folder, group near-duplicates, pick and explain highlights.
 
 The album is read, never modified; images are processed in batches inside
-picme.curate.run (one task for the whole album, not one per image).
+picme.curate.run (one task for the whole album, not one per image). The options are the
+CLI's, as one ``config`` parameter (picme.curate.config.CurateConfig); the result is the
+library's CurationResult.
 """
 
 from __future__ import annotations
@@ -13,62 +15,43 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import CURATION_KEY, load_settings, md_escape, resolve_settings, settings_payload
+from picme.curate.config import CurateConfig
+from picme.curate.run import CurationResult, curate
 
 
 @task(name="curate-album")
-def curate_task(
-    settings: dict[str, Any],
-    album: str,
-    top: int,
-    model: str | None,
-    out: str | None,
-    workers: int,
-) -> dict[str, Any]:
-    from picme.curate.run import curate_album
+def curate_task(settings: dict[str, Any], album: str, config: CurateConfig) -> CurationResult:
+    return curate(Path(album), config, settings=load_settings(settings), progress=False)
 
-    result = curate_album(
-        Path(album),
-        top=top,
-        model=model,
-        out=Path(out) if out else None,
-        workers=workers,
-        settings=load_settings(settings),
-        progress=False,
-    )
-    return {
-        "summary": result.summary(),
-        "out_dir": str(result.out_dir),
-        "html": str(result.html_path),
-        "picks": list(result.picks),
-        "scorer": result.scorer_name,
-        "scorer_version": result.scorer_version,
-    }
+
+def _artifact(album: str, result: CurationResult) -> str:
+    version = f" v{result.scorer_version}" if result.scorer_version else ""
+    lines = [
+        f"# Curation of `{md_escape(album)}`",
+        "",
+        f"- Scorer: {md_escape(result.scorer_name)}{md_escape(version)}",
+        f"- Highlights: {len(result.picks)}",
+        f"- Output: `{md_escape(str(result.out_dir))}`",
+        f"- Report: `{md_escape(str(result.html_path))}`",
+        "",
+    ]
+    lines += [f"    {md_escape(line)}" for line in result.summary().splitlines()]
+    return "\n".join(lines)
 
 
 @flow(name="curate", log_prints=True)
 def curate_flow(
     album: str,
-    top: int = 20,
-    model: str | None = None,
-    out: str | None = None,
-    workers: int = 0,
+    config: CurateConfig = CurateConfig(),
     home: str | None = None,
-) -> dict[str, Any]:
-    """Pick the ``top`` highlights of ``album`` with ``model`` (default: champion)."""
+) -> CurationResult:
+    """Pick the ``config.top`` highlights of ``album`` with ``config.model`` (default:
+    the champion)."""
     settings = resolve_settings(home)
     album_path = str(Path(album).expanduser().resolve())
-    result = curate_task(settings_payload(settings), album_path, top, model, out, workers)
-    version = f" v{result['scorer_version']}" if result["scorer_version"] else ""
-    lines = [
-        f"# Curation of `{md_escape(album_path)}`",
-        "",
-        f"- Scorer: {md_escape(result['scorer'])}{md_escape(version)}",
-        f"- Highlights: {len(result['picks'])}",
-        f"- Output: `{md_escape(result['out_dir'])}`",
-        f"- Report: `{md_escape(result['html'])}`",
-        "",
-    ]
-    lines += [f"    {md_escape(line)}" for line in result["summary"].splitlines()]
-    create_markdown_artifact("\n".join(lines), key=CURATION_KEY, description="Curation summary")
-    print(result["summary"])
+    result = curate_task(settings_payload(settings), album_path, config)
+    create_markdown_artifact(
+        _artifact(album_path, result), key=CURATION_KEY, description="Curation summary"
+    )
+    print(result.summary())
     return result

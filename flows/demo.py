@@ -43,23 +43,23 @@ def register(app: typer.Typer) -> None:
             os.environ.setdefault(key, value)
 
         from flows.pipeline import pipeline_flow, where_text
-        from flows.train import TrainOptions
+        from picme.training.config import TrainConfig
 
         result = pipeline_flow(
             accounts=accounts,
             posts=posts,
             sample_image_size=image_size,
             seed=seed,
-            train=TrainOptions(epochs=epochs),
+            train=TrainConfig(epochs=epochs),
             force_train=force_train,
             demo_album=album,
         )
-        trained = result["train"]
-        if trained["trained"]:
-            typer.echo(trained["train"]["summary"])
+        trained = result.train
+        if trained.train is not None:
+            typer.echo(trained.train.summary)
         else:
-            typer.echo(f"training skipped: {trained['reason']}")
-        if "curate" in result:
-            typer.echo(result["curate"]["summary"])
+            typer.echo(f"training skipped: {trained.reason}")
+        if result.curate is not None:
+            typer.echo(result.curate.summary())
         typer.echo("")
-        typer.echo(where_text(result["where"]))
+        typer.echo(where_text(result.where))

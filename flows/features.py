@@ -206,21 +206,25 @@ def run_image_features(
 @flow(name="features", log_prints=True)
 def features_flow(
     home: str | None = None,
-    config: FeaturesConfig | None = None,
+    config: FeaturesConfig = FeaturesConfig(),
     dask_address: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     force: bool = False,
 ) -> FeaturesFlowResult:
     """Image features for new lake media, then the training table, labels, pairs, split.
 
-    ``config``: the options of ``picme features``; each one left at its default keeps the
-    setting of the environment. ``dask_address`` (default: ``PICME_DASK_ADDRESS``) sends
-    the image batches to an existing Dask cluster, e.g. ``tcp://10.0.0.5:8786``.
+    Args:
+        home: PICME_HOME, the data folder (default: the PICME_HOME of the process running
+            the flow).
+        config: The options of `picme features`; each one left at its default keeps the
+            setting of the environment (PICME_*).
+        dask_address: An existing Dask scheduler for the image batches, e.g.
+            tcp://10.0.0.5:8786 (default: PICME_DASK_ADDRESS; none: a local process pool).
+        batch_size: Images per Dask task.
+        force: Recompute both steps even when the lake has not changed.
     """
     logger = get_run_logger()
-    settings = features_settings(
-        config or FeaturesConfig(), resolve_settings(home, dask_address=dask_address)
-    )
+    settings = features_settings(config, resolve_settings(home, dask_address=dask_address))
     payload = settings_payload(settings)
     # Derived tables deleted under an unchanged lake must be rebuilt, not served from cache.
     refresh_feat = force or not lake_table_path(settings, "image_features").is_file()

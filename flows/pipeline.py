@@ -14,16 +14,45 @@ from typing import Any, cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact
-from prefect.artifacts import update_progress_artifact as _update_progress
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
+from pydantic import BaseModel
 
 from flows.common import PIPELINE_KEY, md_escape, resolve_settings
-from flows.train import TrainOptions
+from flows.retrain import TrainOutcome, train_if_needed
+from picme.curate.config import CurateConfig
+from picme.curate.run import CurationResult
 from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.settings import Settings
+from picme.training.config import TrainConfig
 
 DEMO_ALBUM = "demo-album"
 STAGES = ("data", "ingest", "features", "train", "curate")
+
+
+class PipelineResult(BaseModel):
+    """What each stage of a pipeline run did, and where its outputs are.
+
+    ``scrape`` and ``generate`` are None when that source was not used, ``curate`` when no
+    album was curated; ``where`` maps each layer to its location (see :func:`locations`).
+    """
+
+    # The stage flows' own results, whatever type each of them returns.
+    scrape: Any = None
+    generate: str | None = None
+    ingest: Any
+    features: Any
+    train: TrainOutcome
+    curate: CurationResult | None = None
+    where: dict[str, str]
+
+    def headline(self) -> str:
+        if self.train.trained and self.train.train is not None:
+            return f"trained and registered version {self.train.train.version}"
+        return "training skipped"
 
 
 @task(name="generate-sample")
@@ -90,21 +119,43 @@ def pipeline_flow(
     posts: int = 40,
     sample_image_size: int = 256,
     seed: int = 0,
-    train: TrainOptions | None = None,
+    train: TrainConfig = TrainConfig(),
     min_growth: float = DEFAULT_MIN_GROWTH,
     retrain_on_change: bool = True,
     force_train: bool = False,
     album: str | None = None,
     demo_album: bool = True,
     top: int = 8,
-) -> dict[str, Any]:
-    """Run every stage. ``generate``: None generates sample data only when raw/ is empty
-    and nothing is to be scraped; True always; False never. ``album``: a folder to curate;
-    without it ``demo_album`` curates a generated album under PICME_HOME."""
+) -> PipelineResult:
+    """Run every stage: data, ingest, features, train (when the table grew), evaluate,
+    curate.
+
+    Args:
+        home: PICME_HOME, the data folder (default: the PICME_HOME of the process running
+            the flow).
+        profiles: Instagram profiles to scrape first.
+        hashtags: Instagram hashtags to scrape first (needs ``login``).
+        max_posts: At most this many new posts per scraped profile or hashtag.
+        since: Only scrape posts on or after this time (UTC).
+        login: Instagram user whose saved instaloader session file the scraper uses.
+        generate: Sample data: None generates it only when raw/ is empty and nothing is to
+            be scraped; True always; False never.
+        accounts: Generated accounts.
+        posts: Posts per generated account.
+        sample_image_size: Long side of generated images (px).
+        seed: Seed of the generated sample and of the demo album.
+        train: What to train and how (the options of `picme train`).
+        min_growth: Train when the training table has at least this many more rows than the
+            champion's, as a fraction (0.1 is 10%).
+        retrain_on_change: Also train when the table changed without growing.
+        force_train: Train even when the training table has not changed.
+        album: Album folder to curate.
+        demo_album: Without ``album``, curate a generated album under PICME_HOME.
+        top: How many highlights to pick from the album.
+    """
     from flows.curate import curate_flow
     from flows.features import features_flow
     from flows.ingest import ingest_flow
-    from flows.retrain import train_if_needed
     from flows.scrape import scrape_flow
 
     logger = get_run_logger()
@@ -114,11 +165,11 @@ def pipeline_flow(
     progress_id = cast(UUID, create_progress_artifact(0.0, key=f"{PIPELINE_KEY}-progress"))
 
     def stage_done(name: str) -> None:
-        _update_progress(progress_id, 100.0 * (STAGES.index(name) + 1) / len(STAGES))
+        update_progress_artifact(progress_id, 100.0 * (STAGES.index(name) + 1) / len(STAGES))
 
-    out: dict[str, Any] = {}
+    scraped = None
     if profiles or hashtags:
-        out["scrape"] = scrape_flow(
+        scraped = scrape_flow(
             profiles=profiles,
             hashtags=hashtags,
             max_posts=max_posts,
@@ -126,55 +177,56 @@ def pipeline_flow(
             login=login,
             home=home_str,
         )
+    generated = None
     wants_sample = generate is True or (
         generate is None and not (profiles or hashtags) and _raw_is_empty(settings.raw_dir)
     )
     if wants_sample:
-        out["generate"] = generate_task(
-            str(settings.raw_dir), accounts, posts, seed, sample_image_size
-        )
-        print(out["generate"])
+        generated = generate_task(str(settings.raw_dir), accounts, posts, seed, sample_image_size)
+        print(generated)
     stage_done("data")
 
-    out["ingest"] = ingest_flow(home=home_str)
+    ingested = ingest_flow(home=home_str)
     stage_done("ingest")
-    out["features"] = features_flow(home=home_str)
+    featured = features_flow(home=home_str)
     stage_done("features")
-    out["train"] = train_if_needed(
-        settings,
-        train or TrainOptions(),
-        min_growth=min_growth,
-        on_change=retrain_on_change,
-        force=force_train,
+    trained = train_if_needed(
+        settings, train, min_growth=min_growth, on_change=retrain_on_change, force=force_train
     )
     stage_done("train")
 
-    curation_dir = None
+    curated = None
     album_dir = album
     if album_dir is None and demo_album:
         album_dir = str(settings.home / DEMO_ALBUM)
         print(demo_album_task(album_dir, seed))
     if album_dir is not None:
-        out["curate"] = curate_flow(album=album_dir, top=top, home=home_str)
-        curation_dir = out["curate"]["out_dir"]
+        curated = curate_flow(album=album_dir, config=CurateConfig(top=top), home=home_str)
     stage_done("curate")
 
-    out["where"] = locations(settings, curation_dir)
-    trained = out["train"]
-    headline = (
-        f"trained and registered version {trained['train']['version']}"
-        if trained["trained"]
-        else "training skipped"
+    result = PipelineResult(
+        scrape=scraped,
+        generate=generated,
+        ingest=ingested,
+        features=featured,
+        train=trained,
+        curate=curated,
+        where=locations(settings, None if curated is None else str(curated.out_dir)),
     )
+    publish_summary(result)
+    logger.info("pipeline finished: %s\n%s", result.headline(), where_text(result.where))
+    return result
+
+
+def publish_summary(result: PipelineResult) -> None:
+    """The pipeline's Markdown artifact: what training did and where everything is."""
     lines = [
         "# PicMe pipeline",
         "",
-        f"{md_escape(headline)}: {md_escape(trained['reason'])}",
+        f"{md_escape(result.headline())}: {md_escape(result.train.reason)}",
         "",
         "| what | where |",
         "|---|---|",
     ]
-    lines += [f"| {md_escape(k)} | `{md_escape(v)}` |" for k, v in out["where"].items()]
+    lines += [f"| {md_escape(k)} | `{md_escape(v)}` |" for k, v in result.where.items()]
     create_markdown_artifact("\n".join(lines), key=PIPELINE_KEY, description="Pipeline summary")
-    logger.info("pipeline finished: %s\n%s", headline, where_text(out["where"]))
-    return out

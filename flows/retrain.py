@@ -6,55 +6,76 @@ Every run publishes the decision as a Markdown artifact, so a skipped run says w
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from pydantic import BaseModel
 
 from flows.common import RETRAIN_KEY, load_settings, md_escape, resolve_settings, settings_payload
-from flows.train import TrainOptions, train_and_evaluate
-from picme.registry.retrain import DEFAULT_MIN_GROWTH
+from flows.train import TrainRun, train_and_evaluate
+from picme.registry.retrain import DEFAULT_MIN_GROWTH, RetrainDecision
 from picme.settings import Settings
+from picme.training.config import TrainConfig
+
+
+class TrainOutcome(BaseModel):
+    """Whether a model was trained and why; ``train`` is the run when one was."""
+
+    trained: bool
+    reason: str
+    decision: RetrainDecision
+    train: TrainRun | None = None
+
+
+class RetrainResult(TrainOutcome):
+    """The retrain flow's outcome, after the ingest and features subflows it ran first."""
+
+    # The stage flows' own results, whatever type each of them returns.
+    ingest: Any
+    features: Any
 
 
 @task(name="decide-retrain")
-def decide_task(settings: dict[str, Any], min_growth: float, on_change: bool) -> dict[str, Any]:
+def decide_task(settings: dict[str, Any], min_growth: float, on_change: bool) -> RetrainDecision:
     from picme.registry.retrain import check_retrain
 
-    decision = check_retrain(load_settings(settings), min_growth=min_growth, on_change=on_change)
-    return decision.as_dict()
+    return check_retrain(load_settings(settings), min_growth=min_growth, on_change=on_change)
 
 
 def train_if_needed(
     settings: Settings,
-    options: TrainOptions,
+    config: TrainConfig,
     *,
     min_growth: float = DEFAULT_MIN_GROWTH,
     on_change: bool = True,
     force: bool = False,
-) -> dict[str, Any]:
+) -> TrainOutcome:
     """Decide, record the decision, and train when it says so; called inside a flow."""
     logger = get_run_logger()
     decision = decide_task(settings_payload(settings), min_growth, on_change)
-    if force and not decision["train"]:
-        decision["reason"] = f"forced (would have skipped: {decision['reason']})"
-        decision["train"] = True
-    verb = "Training" if decision["train"] else "Training skipped"
+    if force and not decision.train:
+        decision = dataclasses.replace(
+            decision, train=True, reason=f"forced (would have skipped: {decision.reason})"
+        )
+    verb = "Training" if decision.train else "Training skipped"
+    shown = decision.as_dict()
     create_markdown_artifact(
-        f"# {verb}\n\n{md_escape(decision['reason'])}\n\n"
-        f"- training table now: `{md_escape(decision['current'])}`\n"
-        f"- champion's table: `{md_escape(decision['champion'])}` "
-        f"(version {md_escape(decision['champion_version'])})\n"
+        f"# {verb}\n\n{md_escape(decision.reason)}\n\n"
+        f"- training table now: `{md_escape(shown['current'])}`\n"
+        f"- champion's table: `{md_escape(shown['champion'])}` "
+        f"(version {md_escape(decision.champion_version)})\n"
         f"- min_growth: {min_growth:.3g}, retrain_on_change: {on_change}",
         key=RETRAIN_KEY,
         description="Retrain decision",
     )
-    if not decision["train"]:
-        logger.info("skipping training: %s", decision["reason"])
-        return {"trained": False, "reason": decision["reason"], "decision": decision}
-    logger.info("training: %s", decision["reason"])
-    result = train_and_evaluate(settings, options)
-    return {"trained": True, "reason": decision["reason"], "decision": decision, "train": result}
+    if not decision.train:
+        logger.info("skipping training: %s", decision.reason)
+        return TrainOutcome(trained=False, reason=decision.reason, decision=decision)
+    logger.info("training: %s", decision.reason)
+    result = train_and_evaluate(settings, config)
+    return TrainOutcome(trained=True, reason=decision.reason, decision=decision, train=result)
 
 
 @flow(name="retrain", log_prints=True)
@@ -63,10 +84,21 @@ def retrain_flow(
     min_growth: float = DEFAULT_MIN_GROWTH,
     retrain_on_change: bool = True,
     force: bool = False,
-    train: TrainOptions | None = None,
-) -> dict[str, Any]:
+    train: TrainConfig = TrainConfig(),
+) -> RetrainResult:
     """Ingest raw/, update features and the training table, then train if it grew by at
-    least ``min_growth`` (a fraction: 0.1 is 10%) or changed since the champion."""
+    least ``min_growth`` (a fraction: 0.1 is 10%) or changed since the champion.
+
+    Args:
+        home: PICME_HOME, the data folder (default: the PICME_HOME of the process running
+            the flow).
+        min_growth: Train when the training table has at least this many more rows than the
+            champion's, as a fraction (0.1 is 10%).
+        retrain_on_change: Also train when the table changed without growing (likes
+            refreshed, labels or split rebuilt, posts removed).
+        force: Train whatever the decision; the artifact records what it would have been.
+        train: What to train and how (the options of `picme train`).
+    """
     from flows.features import features_flow
     from flows.ingest import ingest_flow
 
@@ -76,10 +108,6 @@ def retrain_flow(
     ingest = ingest_flow(home=home_str)
     features = features_flow(home=home_str)
     outcome = train_if_needed(
-        settings,
-        train or TrainOptions(),
-        min_growth=min_growth,
-        on_change=retrain_on_change,
-        force=force,
+        settings, train, min_growth=min_growth, on_change=retrain_on_change, force=force
     )
-    return {"ingest": ingest, "features": features, **outcome}
+    return RetrainResult(**dict(outcome), ingest=ingest, features=features)

@@ -25,6 +25,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from picme.dataset.contract import METADATA_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS, features_from_array
+
 
 @dataclass
 class TrainingData:
@@ -49,8 +52,6 @@ def _image(q: float, rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _features(rgb: np.ndarray) -> dict[str, float]:
-    from picme.features.extractors import FEATURE_COLUMNS, features_from_array
-
     f = features_from_array(rgb)
     return {c: float(f[c]) for c in FEATURE_COLUMNS}
 
@@ -68,8 +69,6 @@ def make_training_data(
     with_features: bool = True,
 ) -> TrainingData:
     """Write images under ``home/images`` and the training table under ``home/lake``."""
-    from picme.dataset.contract import METADATA_COLUMNS
-
     rng = np.random.default_rng(seed)
     n_train, n_val, n_test = splits or (n_accounts - 3, 1, 2)
     assert n_train + n_val + n_test == n_accounts
@@ -151,7 +150,7 @@ def seed_tracking_store(home: Path) -> None:
     CI machine); copying one made once per session gives each test its own store for free."""
     global _TEMPLATE_STORE
     if _TEMPLATE_STORE is None:
-        from mlflow import MlflowClient
+        from mlflow import MlflowClient  # only tests that need a store pay mlflow's import
 
         folder = Path(tempfile.mkdtemp(prefix="picme-mlflow-template-"))
         MlflowClient(tracking_uri=f"sqlite:///{folder / 'mlflow.db'}").search_experiments()

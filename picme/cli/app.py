@@ -13,7 +13,8 @@ from importlib.metadata import entry_points
 
 import typer
 
-from picme.cli import curate, features, generate, ingest, scrape, train
+from picme import __version__
+from picme.cli import curate, errors, features, generate, ingest, scrape, train
 
 PLUGIN_GROUP = "picme.commands"
 
@@ -25,6 +26,25 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"picme {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an error (or PICME_DEBUG=1)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_show_version, help="Print the version."
+    ),
+) -> None:
+    """PicMe: learn what makes a photo do well on Instagram, then curate an album."""
+
+
 for _module in (scrape, ingest, generate, features, train, curate):
     _module.register(app)
 
@@ -33,12 +53,11 @@ for _entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
 
 
 def main() -> None:
-    """Entry point that turns PicmeError into a one-line message and exit code 2."""
-    from picme.errors import PicmeError
-
+    """Entry point: every fault is one line (see picme.cli.errors), exit 2; Ctrl-C 130,
+    SIGTERM 143."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        app(standalone_mode=True)
-    except PicmeError as exc:  # pragma: no cover - exercised through the CLI tests
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    sys.exit(errors.run(lambda: app(standalone_mode=False)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,11 @@
 """Stage 5, curate: an album in, highlights out, every pick explained.
 
-``scan``: which files are photos, which are skipped and why; ``analyze``: the per-photo work
-in worker processes (reduced decode, features, hash, embedding, thumbnail); ``grouping``:
-near-duplicate and burst groups; ``select``: quality gate, best of each group, diversity-aware
-top K; ``report``: curation.json and the HTML contact sheet; ``run``: ``curate_album``, the
-whole stage. Nothing here imports torch, lightning or mlflow at the top.
+``config``: ``CurateConfig``, the stage's options; ``scan``: which files are photos, which
+are skipped and why; ``analyze``: the per-photo work in worker processes (reduced decode,
+features, hash, embedding, thumbnail); ``grouping``: near-duplicate and burst groups;
+``select``: quality gate, best of each group, diversity-aware top K; ``report``:
+curation.json and the HTML contact sheet (``templates/``); ``run``: ``curate``, the whole
+stage. Nothing here imports torch, lightning or mlflow at the top.
 
 May import: ``picme.scoring``, ``picme.features``, ``picme.util``, ``picme.settings``,
 ``picme.errors``.

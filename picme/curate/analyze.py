@@ -14,11 +14,9 @@ from __future__ import annotations
 import calendar
 import hashlib
 import os
-from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import cv2
@@ -32,6 +30,7 @@ from picme.features.decode import (
 )
 from picme.features.extractors import FEATURE_COLUMNS, HIST_BINS, features_from_array
 from picme.features.phash import phash_to_int64
+from picme.util.pool import map_chunks
 
 # Side of the luminance embedding: 12x12 keeps small framing shifts (a few per cent) near a
 # cosine of 1 while unrelated scenes stay well below; measured in docs/curation.md.
@@ -152,13 +151,8 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)
 
 
-def _pool_context() -> Any:
-    import multiprocessing as mp
-
-    # fork is unsafe once the parent holds threads (torch after loading a model scorer);
-    # forkserver starts workers from a clean process.
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    return mp.get_context(method)
+def _crashed(item: tuple[int, str, str]) -> Analysed:
+    return Analysed(item[0], ok=False, reason="the image decoder crashed on this file")
 
 
 def analyze_stream(
@@ -167,51 +161,24 @@ def analyze_stream(
     workers: int,
     chunk_size: int = 8,
 ) -> Iterator[list[Analysed]]:
-    """Yield results chunk by chunk, in input order, with at most a few chunks in flight.
+    """Yield results chunk by chunk, in input order, with at most ``3 * workers`` chunks in
+    flight; ``workers <= 1`` works in this process.
 
     The bounded window keeps memory flat however large the album: a finished chunk is only
     held until the caller consumes it. A worker that dies (a native decoder crash) costs
-    only the file that killed it: the chunks in flight are redone one file per process and
-    the rest of the album goes on in a fresh pool.
+    only the file that killed it (see :func:`picme.util.pool.map_chunks`).
     """
-    todo: deque[list[tuple[int, str, str]]] = deque(
-        list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)
+    chunks = [list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    return map_chunks(
+        partial(analyze_chunk, cfg=cfg),
+        chunks,
+        workers,
+        on_crash=_crashed,
+        initializer=_worker_init,
+        # Workers fork from a server that has already imported OpenCV and the features.
+        preload=(__name__,),
+        window=3 * workers,
     )
-    if workers <= 1:
-        while todo:
-            yield analyze_chunk(todo.popleft(), cfg)
-        return
-    while todo:
-        suspects: list[list[tuple[int, str, str]]] = []
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_pool_context(), initializer=_worker_init
-        )
-        try:
-            pending: deque[tuple[list[tuple[int, str, str]], Future[list[Analysed]]]] = deque()
-            while todo or pending:
-                while todo and len(pending) < workers * 3:
-                    chunk = todo.popleft()
-                    pending.append((chunk, pool.submit(analyze_chunk, chunk, cfg)))
-                chunk, fut = pending.popleft()
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:
-                    suspects = [chunk] + [c for c, _ in pending]
-                    break
-                yield result
-        finally:
-            # Also when the consumer stops early: do not start the queued chunks.
-            pool.shutdown(wait=True, cancel_futures=True)
-        for chunk in suspects:
-            yield [_isolated(item, cfg) for item in chunk]
-
-
-def _isolated(item: tuple[int, str, str], cfg: AnalyzeConfig) -> Analysed:
-    with ProcessPoolExecutor(max_workers=1, mp_context=_pool_context()) as pool:
-        try:
-            return pool.submit(analyze_file, *item, cfg).result()
-        except BrokenProcessPool:
-            return Analysed(item[0], ok=False, reason="the image decoder crashed on this file")
 
 
 class Collected:

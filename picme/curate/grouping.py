@@ -1,11 +1,12 @@
-"""Near-duplicate and burst groups: candidate pairs without O(n^2), a pair test, union-find.
+"""Near-duplicate and burst groups: candidate pairs without O(n^2), a pair test, and the
+connected components of the pairs that pass it.
 
 Two photos are the *same shot* when their 64-bit perceptual hashes differ in at most
 ``max_hamming`` bits **and** their luminance embeddings (12x12, zero-mean, unit-norm, so
 brightness and contrast do not matter) have a cosine of at least ``min_cosine``. When both
 carry an EXIF capture time more than ``max_gap_s`` apart they are only grouped if the hashes
 are almost equal (``exact_hamming``): the same picture exported twice, not a burst.
-Groups are the connected components of that relation (union-find).
+Groups are the connected components of that relation (scipy's csgraph).
 
 Only a few pairs are ever tested, so 100,000 photos do not stall: each photo is compared
 with its ``window`` neighbours in file-name order (cameras number bursts consecutively) and
@@ -24,6 +25,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _run_pairs(order: np.ndarray, starts: np.ndarray, ends: np.ndarray, cap: int
             out.append(np.stack([members[:, ii].ravel(), members[:, jj].ravel()], axis=1))
         else:
             # A crowded bucket (many flat or near-black frames): chain neighbours only;
-            # union-find still joins the whole run if the pairs pass the test.
+            # the connected components still join the whole run if the pairs pass the test.
             for st in run_starts.tolist():
                 members = order[st : st + size]
                 out.append(np.stack([members[:-1], members[1:]], axis=1))
@@ -157,29 +160,6 @@ def same_shot(
     return out
 
 
-class UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n, dtype=np.int64)
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        root = x
-        while parent[root] != root:
-            root = int(parent[root])
-        while parent[x] != root:  # path compression
-            parent[x], x = root, int(parent[x])
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            # The smaller index becomes the root: results do not depend on pair order.
-            if ra < rb:
-                self.parent[rb] = ra
-            else:
-                self.parent[ra] = rb
-
-
 def group_labels(
     phash: np.ndarray,
     embed: np.ndarray,
@@ -192,15 +172,16 @@ def group_labels(
         return np.empty(0, np.int64)
     pairs = candidate_pairs(phash, times, params)
     joined = pairs[same_shot(pairs, phash, embed, times, params)]
-    uf = UnionFind(n)
-    for a, b in joined.tolist():
-        uf.union(a, b)
-    roots = np.array([uf.find(k) for k in range(n)], np.int64)
-    # The root is the smallest member index, so numbering roots in increasing order numbers
-    # groups by their first member in file order.
-    is_root = roots == np.arange(n)
-    number = np.cumsum(is_root) - 1
-    return number[roots].astype(np.int64)
+    graph = coo_matrix(
+        (np.ones(len(joined), np.int8), (joined[:, 0], joined[:, 1])), shape=(n, n)
+    ).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    # Renumbered by first member rather than relying on scipy's traversal order: the group
+    # ids are written to curation.json, so they must not change with a scipy release.
+    _, first = np.unique(labels, return_index=True)
+    number = np.empty(len(first), np.int64)
+    number[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return number[labels]
 
 
 def pair_precision_recall(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

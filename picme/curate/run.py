@@ -4,9 +4,11 @@ The album is only read. Photos stream through a process pool in small chunks: ea
 decodes a photo once at reduced size and returns a few hundred bytes (features, hash,
 embedding, capture time, a score or the scorer-sized pixels) after writing its thumbnail,
 so memory stays flat in the album's size. Grouping, the quality gate and the diversity-aware
-top K then work on those small arrays (:mod:`picme.curation`). Everything is written to a
-hidden folder beside the output and renamed into place at the end: an interrupted run never
-leaves a half-written result, and an earlier result stays until the new one is complete.
+top K then work on those small arrays (:mod:`picme.curate.grouping`,
+:mod:`picme.curate.select`). The output is one generation (:mod:`picme.util.generations`):
+written whole into a hidden folder beside it, then swapped into place in one step, so a
+reader sees the complete old output or the complete new one; files a user added to an
+earlier output are carried over, and a folder PicMe did not write is refused.
 
 Output (format documented in docs/curation.md): ``curation.json`` (one entry per file),
 ``highlights/`` (copies of the picks in rank order), ``thumbs/`` and ``saliency/`` (small
@@ -15,27 +17,32 @@ JPEGs) and ``index.html`` (the contact sheet). Same album, same model: same outp
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from picme.curate.analyze import Analysed, Collected
+from picme.curate.analyze import Analysed, AnalyzeConfig, Collected, analyze_stream
+from picme.curate.config import CurateConfig
+from picme.curate.grouping import group_labels
+from picme.curate.report import FORMAT, HTML_NAME, JSON_NAME, Curated, write_outputs
+from picme.curate.scan import AlbumFile, AlbumScan, scan_album
+from picme.curate.select import select
 from picme.errors import InputError, PicmeError
-
-if TYPE_CHECKING:
-    from picme.scoring.base import Scorer
-    from picme.settings import Settings
+from picme.features.extractors import ANALYSIS_SIDE, FEATURE_COLUMNS
+from picme.registry.status import no_champion_reason
+from picme.scoring import api as scoring_api
+from picme.scoring.base import Scorer
+from picme.scoring.heuristic import HeuristicScorer
+from picme.settings import Settings, get_settings
+from picme.util.generations import check_owned, new_generation
 
 log = logging.getLogger(__name__)
 
-JSON_NAME = "curation.json"
-HTML_NAME = "index.html"
 SCORE_BATCH = 32
 CHUNK = 8
 
@@ -103,22 +110,31 @@ def _check_paths(album: Path, out: Path | None) -> tuple[Path, Path]:
             f"output folder {out} contains the album {album}; choose a folder beside it "
             f"(default: {default_out_dir(album)})"
         )
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(f"output {out} is a file; give a folder (it is created if needed)")
-        if any(out.iterdir()) and not (out / JSON_NAME).is_file():
-            raise InputError(
-                f"output folder {out} already holds other files; give a new or empty folder "
-                f"(PicMe only replaces its own earlier output, which has a {JSON_NAME})"
-            )
+    check_owned(out, legacy=_legacy_output)
     return album, out
 
 
-def _load_scorer(model: str | None, settings: Settings) -> Scorer:
-    from picme.scoring.api import load_scorer
+# What a curation output held before outputs had a manifest (picme 0.1).
+_LEGACY_ENTRIES = {JSON_NAME, HTML_NAME, "highlights", "thumbs", "saliency"}
 
+
+def _legacy_output(folder: Path) -> bool:
+    """An output written before manifests: PicMe's curation.json, and nothing but PicMe's
+    own entries beside it (so a user's folder that merely holds a curation.json is not
+    taken for ours)."""
     try:
-        return load_scorer(model, settings)
+        data = json.loads((folder / JSON_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return False
+    return {p.name for p in folder.iterdir()} <= _LEGACY_ENTRIES
+
+
+def _load_scorer(model: str | None, settings: Settings) -> Scorer:
+    try:
+        # Through the module, looked up at each call: tests stand a fake registry in.
+        return scoring_api.load_scorer(model, settings)
     except PicmeError:
         raise
     except Exception as exc:  # a registry or model problem must read as one line
@@ -129,8 +145,6 @@ def _load_scorer(model: str | None, settings: Settings) -> Scorer:
 
 
 def _score_batch(scorer: Scorer, batch: list[Analysed], col: Collected) -> None:
-    from picme.features.extractors import FEATURE_COLUMNS
-
     images = [r.pixels for r in batch]
     feats = [
         {c: float(v) for c, v in zip(FEATURE_COLUMNS, col.features[r.index], strict=True)}
@@ -177,6 +191,52 @@ def _progress(show: bool | None) -> Any:
     )
 
 
+def curate(
+    album: Path,
+    config: CurateConfig,
+    settings: Settings | None = None,
+    *,
+    progress: bool | None = None,
+) -> CurationResult:
+    """Curate ``album`` as ``config`` says, into ``config.out`` (default ``<album>-picme``
+    beside it).
+
+    ``config.model``: "heuristic", an MLflow model URI, or None for the registry's champion
+    when one exists (else the heuristic). ``config.workers``: processes, 0 for the
+    settings' default (one per core), 1 to run in this process. ``progress``: show a
+    progress bar (default: when stderr is a terminal).
+    """
+    started = time.perf_counter()
+    if config.top < 1:
+        raise InputError(f"--top must be at least 1 (got {config.top})")
+    album, out = _check_paths(Path(album), config.out)
+    scan = _scan(album, out)
+    settings = settings or get_settings()
+    n_workers = config.workers if config.workers > 0 else settings.n_workers()
+    # A process without a chunk of work would only cost start-up time.
+    n_workers = max(1, min(n_workers, len(scan.photos) // CHUNK))
+    scorer = _load_scorer(config.model, settings)
+    with new_generation(out, kind="curation") as tmp:
+        (tmp / "thumbs").mkdir()
+        col = _analyse(scan.photos, scorer, tmp, n_workers, progress, f"curating {album.name}")
+        curated, notes = _choose(album, scan, col, scorer, config)
+        written = write_outputs(tmp, curated)
+    if config.model is None and isinstance(scorer, HeuristicScorer):
+        notes.insert(0, no_champion_reason(settings))
+    return CurationResult(
+        album=album,
+        out_dir=out,
+        scorer_name=scorer.name,
+        scorer_version=scorer.version,
+        top=config.top,
+        counts=written.counts,
+        picks=written.picks,
+        n_groups=written.n_groups,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
 def curate_album(
     album: Path,
     top: int = 20,
@@ -187,26 +247,13 @@ def curate_album(
     *,
     progress: bool | None = None,
 ) -> CurationResult:
-    """Curate ``album`` into ``out`` (default ``<album>-picme`` beside it).
+    """:func:`curate` with the options as keywords (see :class:`CurateConfig`)."""
+    config = CurateConfig(top=top, model=model, out=out, workers=workers)
+    return curate(album, config, settings, progress=progress)
 
-    ``model``: "heuristic", an MLflow model URI, or None for the registry's champion when
-    one exists (else the heuristic). ``workers``: processes, 0 for the settings' default
-    (one per core), 1 to run in this process. ``progress``: show a progress bar (default:
-    when stderr is a terminal).
-    """
-    from picme.curate.analyze import AnalyzeConfig, analyze_stream
-    from picme.curate.grouping import group_labels
-    from picme.curate.report import write_outputs
-    from picme.curate.scan import scan_album
-    from picme.curate.select import select
-    from picme.features.extractors import ANALYSIS_SIDE
-    from picme.scoring.api import HeuristicScorer
-    from picme.settings import get_settings
 
-    started = time.perf_counter()
-    if top < 1:
-        raise InputError(f"--top must be at least 1 (got {top})")
-    album, out = _check_paths(Path(album), out)
+def _scan(album: Path, out: Path) -> AlbumScan:
+    """The album's files; an album without photos is refused before anything is written."""
     scan = scan_album(album, exclude=out)
     if not scan.files:
         hidden = f" (only {len(scan.ignored)} hidden or system files)" if scan.ignored else ""
@@ -214,118 +261,83 @@ def curate_album(
             f"album {album} is empty{hidden}: nothing to curate; put photos (JPEG, PNG, "
             f"WEBP, HEIC, TIFF, BMP) in it, in any sub-folder"
         )
-    photos = scan.photos
-    if not photos:
+    if not scan.photos:
         example = scan.files[0]
         raise InputError(
             f"album {album} has no photos: {len(scan.files)} files, none of them a JPEG, PNG, "
             f"WEBP, HEIC, TIFF or BMP (e.g. {example.rel}: {example.skip_reason})"
         )
+    return scan
 
-    settings = settings or get_settings()
-    n_workers = workers if workers > 0 else settings.n_workers()
-    # A process without a chunk of work would only cost start-up time.
-    n_workers = max(1, min(n_workers, len(photos) // CHUNK))
-    scorer = _load_scorer(model, settings)
-    in_worker = isinstance(scorer, HeuristicScorer)
+
+def _analyse(
+    photos: list[AlbumFile],
+    scorer: Scorer,
+    tmp: Path,
+    workers: int,
+    progress: bool | None,
+    label: str,
+) -> Collected:
+    """Every photo through the pool, scored in the workers (heuristic) or here in batches."""
     max_side = int(getattr(scorer, "max_side", ANALYSIS_SIDE) or ANALYSIS_SIDE)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        (tmp / "thumbs").mkdir(parents=True)
-        cfg = AnalyzeConfig(
-            decode_side=max(ANALYSIS_SIDE, max_side),
-            score_side=max_side,
-            thumbs_dir=str(tmp / "thumbs"),
-            score_in_worker=scorer if in_worker else None,
-        )
-        items = [(k, f.rel, f.path) for k, f in enumerate(photos)]
-        col = Collected(len(photos))
-        batch: list[Analysed] = []
-        with _progress(progress) as bar:
-            task = bar.add_task(f"curating {album.name}", total=len(items))
-            for chunk in analyze_stream(items, cfg, n_workers, chunk_size=CHUNK):
-                for r in chunk:
-                    col.add(r)
-                    if r.ok and r.pixels is not None:
-                        batch.append(r)
-                if len(batch) >= SCORE_BATCH:
-                    _score_batch(scorer, batch, col)
-                    batch = []
-                bar.advance(task, len(chunk))
-            if batch:
-                _score_batch(scorer, batch, col)
-
-        ok_idx = np.flatnonzero(col.ok)
-        notes: list[str] = []
-        bad = ok_idx[~np.isfinite(col.scores[ok_idx])]
-        if len(bad):
-            finite = col.scores[ok_idx][np.isfinite(col.scores[ok_idx])]
-            col.scores[bad] = (finite.min() if len(finite) else 0.0) - 1.0
-            notes.append(f"the scorer gave no score for {len(bad)} photos; ranked them last")
-        names = [photos[k].rel for k in ok_idx.tolist()]
-        groups = group_labels(col.phash[ok_idx], col.embed[ok_idx], col.times[ok_idx])
-        sel = select(
-            names,
-            col.scores[ok_idx],
-            col.features[ok_idx],
-            groups,
-            col.embed[ok_idx],
-            col.hs[ok_idx],
-            col.times[ok_idx],
-            top,
-        )
-        n_distinct = int(sel.kept.sum())
-        if len(ok_idx) == 0:
-            notes.append("no photo could be decoded: see the skipped files in the contact sheet")
-        elif top > n_distinct:
-            notes.append(
-                f"asked for {top} highlights; the album has {n_distinct} distinct shots, all picked"
-            )
-        result = write_outputs(
-            tmp=tmp,
-            album=album,
-            scan=scan,
-            col=col,
-            ok_idx=ok_idx,
-            groups=groups,
-            sel=sel,
-            scorer=scorer,
-            model=model,
-            top=top,
-        )
-        _publish(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-    counts = result["counts"]
-    return CurationResult(
-        album=album,
-        out_dir=out,
-        scorer_name=scorer.name,
-        scorer_version=scorer.version,
-        top=top,
-        counts=counts,
-        picks=result["picks"],
-        n_groups=result["n_groups"],
-        seconds=time.perf_counter() - started,
-        notes=notes,
+    cfg = AnalyzeConfig(
+        decode_side=max(ANALYSIS_SIDE, max_side),
+        score_side=max_side,
+        thumbs_dir=str(tmp / "thumbs"),
+        score_in_worker=scorer if isinstance(scorer, HeuristicScorer) else None,
     )
+    items = [(k, f.rel, f.path) for k, f in enumerate(photos)]
+    col = Collected(len(photos))
+    batch: list[Analysed] = []
+    with _progress(progress) as bar:
+        task = bar.add_task(label, total=len(items))
+        for chunk in analyze_stream(items, cfg, workers, chunk_size=CHUNK):
+            for r in chunk:
+                col.add(r)
+                if r.ok and r.pixels is not None:
+                    batch.append(r)
+            if len(batch) >= SCORE_BATCH:
+                _score_batch(scorer, batch, col)
+                batch = []
+            bar.advance(task, len(chunk))
+        if batch:
+            _score_batch(scorer, batch, col)
+    return col
 
 
-def _publish(tmp: Path, out: Path) -> None:
-    """Rename the finished output into place; an earlier output is removed only after."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+def _choose(
+    album: Path, scan: AlbumScan, col: Collected, scorer: Scorer, config: CurateConfig
+) -> tuple[Curated, list[str]]:
+    """Group the decoded photos and select among them; notes for the summary."""
+    ok_idx = np.flatnonzero(col.ok)
+    notes: list[str] = []
+    bad = ok_idx[~np.isfinite(col.scores[ok_idx])]
+    if len(bad):
+        finite = col.scores[ok_idx][np.isfinite(col.scores[ok_idx])]
+        col.scores[bad] = (finite.min() if len(finite) else 0.0) - 1.0
+        notes.append(f"the scorer gave no score for {len(bad)} photos; ranked them last")
+    names = [scan.photos[k].rel for k in ok_idx.tolist()]
+    groups = group_labels(col.phash[ok_idx], col.embed[ok_idx], col.times[ok_idx])
+    sel = select(
+        names,
+        col.scores[ok_idx],
+        col.features[ok_idx],
+        groups,
+        col.embed[ok_idx],
+        col.hs[ok_idx],
+        col.times[ok_idx],
+        config.top,
+    )
+    n_distinct = int(sel.kept.sum())
+    if len(ok_idx) == 0:
+        notes.append("no photo could be decoded: see the skipped files in the contact sheet")
+    elif config.top > n_distinct:
+        notes.append(
+            f"asked for {config.top} highlights; the album has {n_distinct} distinct shots, "
+            "all picked"
+        )
+    curated = Curated(album, scan, col, ok_idx, groups, sel, scorer, config.model, config.top)
+    return curated, notes
 
 
-__all__ = ["CurationResult", "curate_album", "default_out_dir"]
+__all__ = ["CurationResult", "curate", "curate_album", "default_out_dir"]

@@ -3,8 +3,8 @@
 Everything here works on small per-photo arrays (scores, features, hashes, embeddings,
 capture times), never on pixels. Every decision comes with the words that explain it.
 
-Quality gate (values are imagefeat's, computed at 512 px): a photo is *blurred* when its
-contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (imagefeat's scale:
+Quality gate (values are picme.features.extract's, computed at 512 px): a photo is *blurred*
+when its contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (that sharpness:
 ~0.5-1.5 blurred, ~4-5 crisp), *badly
 exposed* when its mean brightness is outside [min_brightness, max_brightness] or more than
 ``max_clipped`` of its pixels are black or blown out, and has *eyes closed* when a face
@@ -72,9 +72,9 @@ def feature(features: np.ndarray, name: str) -> np.ndarray:
 
 
 def focus(features: np.ndarray) -> np.ndarray:
-    """Sharpness with the photo's contrast factored out, on imagefeat's sharpness scale.
+    """Sharpness with the photo's contrast factored out, on the features' sharpness scale.
 
-    imagefeat's sharpness is log(1 + Laplacian-of-Gaussian variance), and that variance
+    The features' sharpness is log(1 + Laplacian-of-Gaussian variance), and that variance
     scales with the square of the contrast: a dark copy of a crisp photo would read as
     blurred. Rescaling the variance to a reference contrast of 0.2 (typical of photos)
     leaves what blur does; at contrast 0.2 focus equals sharpness.
@@ -239,6 +239,118 @@ def why_not(
     return f"kept {names[kept]}: " + ", ".join(adv)
 
 
+@dataclass(frozen=True)
+class _Photos:
+    """What every step of :func:`select` reads, computed once."""
+
+    names: Sequence[str]
+    scores: np.ndarray  # float64
+    features: np.ndarray
+    fails: list[list[str]]  # quality-gate failures
+    passes: np.ndarray  # bool: no failure
+    foc: np.ndarray  # contrast-adjusted sharpness
+    err: np.ndarray  # exposure error
+
+
+def _photos(
+    names: Sequence[str], scores: np.ndarray, features: np.ndarray, gate: GateParams
+) -> _Photos:
+    n = len(names)
+    fails = gate_failures(features, gate) if n else []
+    return _Photos(
+        names=names,
+        scores=np.asarray(scores, np.float64),
+        features=features,
+        fails=fails,
+        passes=np.array([not f for f in fails], bool),
+        foc=focus(features) if n else np.zeros(0),
+        err=exposure_error(features) if n else np.zeros(0),
+    )
+
+
+def _keep_best_of_each_group(
+    ph: _Photos, members: dict[int, list[int]], sel: Selection
+) -> list[int]:
+    """Mark the kept photo of every group and explain the others; the kept ones, by group."""
+    reps: list[int] = []
+    for g in sorted(members):
+        ms = members[g]
+        # Best = passes the gate, then highest score, then first in file order.
+        best = max(ms, key=lambda k: (ph.passes[k], ph.scores[k], -k))
+        sel.kept[best] = True
+        reps.append(best)
+        for k in ms:
+            if k == best:
+                continue
+            line = why_not(best, k, ph.names, ph.scores, ph.features, ph.foc, ph.err)
+            if ph.fails[k]:
+                sel.status[k] = "rejected"
+                sel.reasons[k] = [*ph.fails[k], line]
+            else:
+                sel.reasons[k] = [line]
+        if ph.fails[best]:
+            note = "nothing better of this shot" if len(ms) > 1 else "no other shot of it"
+            sel.reasons[best] = [f"{f}; kept: {note}" for f in ph.fails[best]]
+    return reps
+
+
+def _pick_reasons(ph: _Photos, p: int, rank: int, nth: int, n_cand: int, size: int) -> list[str]:
+    """Why pick ``p`` has ``rank``, being the ``nth`` highest score of ``n_cand``."""
+    place = "the highest" if nth == 1 else f"the {_ordinal(nth)} highest"
+    why = [f"rank {rank}: score {ph.scores[p]:.3f}, {place} of {n_cand} distinct shots"]
+    q = _qualities(ph.features[p], float(ph.foc[p]), float(ph.err[p]))
+    if q:
+        why.append(", ".join(q))
+    if size > 1:
+        why.append(f"best of {size} near-duplicates")
+    if ph.fails[p]:
+        why.append("ranked after every photo that passes the quality gate")
+    if nth > rank:
+        why.append("chosen ahead of higher-scoring photos that resemble earlier picks")
+    return why
+
+
+def _explain_picks(ph: _Photos, cand: np.ndarray, group_size: list[int], sel: Selection) -> None:
+    by_score = np.argsort(-ph.scores[cand], kind="stable")
+    score_rank = np.empty(len(cand), np.int64)
+    score_rank[by_score] = np.arange(1, len(cand) + 1)
+    pos = {int(c): p for p, c in enumerate(cand.tolist())}
+    for r, p in enumerate(sel.picks, start=1):
+        sel.status[p] = "picked"
+        sel.rank[p] = r
+        nth = int(score_rank[pos[p]])
+        sel.reasons[p] = _pick_reasons(ph, p, r, nth, len(cand), group_size[p]) + sel.reasons[p]
+
+
+def _explain_left_out(
+    ph: _Photos,
+    cand: np.ndarray,
+    max_sim: np.ndarray,
+    nearest: np.ndarray,
+    top: int,
+    diversity: DiversityParams,
+    sel: Selection,
+) -> None:
+    """Kept photos outside the top K: the pick they resemble, or their low score."""
+    scores = ph.scores
+    pick_rank = {p: r for r, p in enumerate(sel.picks, start=1)}
+    lowest = min(scores[p] for p in sel.picks) if sel.picks else math.nan
+    for c_pos, c in enumerate(cand.tolist()):
+        if c in pick_rank:
+            continue
+        sel.status[c] = "rejected"
+        near = int(nearest[c_pos])
+        if near >= 0 and (max_sim[c_pos] >= diversity.similar_note or scores[c] > lowest):
+            other = int(cand[near])
+            line = (
+                f"not in the top {top}: resembles pick #{pick_rank[other]} "
+                f"{ph.names[other]} (similarity {max_sim[c_pos]:.2f})"
+            )
+        else:
+            line = f"not in the top {top}: score {scores[c]:.3f} (lowest pick {lowest:.3f})"
+        sel.reasons[c] = [line, *sel.reasons[c]]
+
+
 def select(
     names: Sequence[str],
     scores: np.ndarray,
@@ -253,81 +365,25 @@ def select(
 ) -> Selection:
     """Gate, keep the best of each group, pick a diverse top ``top``; explain everything."""
     n = len(names)
-    scores = np.asarray(scores, np.float64)
-    fails = gate_failures(features, gate) if n else []
-    passes = np.array([not f for f in fails], bool)
-    foc = focus(features) if n else np.zeros(0)
-    err = exposure_error(features) if n else np.zeros(0)
-
-    status = ["duplicate"] * n
-    rank: list[int | None] = [None] * n
-    reasons: list[list[str]] = [[] for _ in range(n)]
-    kept = np.zeros(n, bool)
-
+    ph = _photos(names, scores, features, gate)
+    sel = Selection(
+        status=["duplicate"] * n,
+        rank=[None] * n,
+        reasons=[[] for _ in range(n)],
+        kept=np.zeros(n, bool),
+        gate=ph.fails,
+    )
     members: dict[int, list[int]] = {}
     for k, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(k)
-    reps: list[int] = []
-    for g in sorted(members):
-        ms = members[g]
-        # Best = passes the gate, then highest score, then first in file order.
-        best = max(ms, key=lambda k: (passes[k], scores[k], -k))
-        kept[best] = True
-        reps.append(best)
-        for k in ms:
-            if k == best:
-                continue
-            line = why_not(best, k, names, scores, features, foc, err)
-            if fails[k]:
-                status[k] = "rejected"
-                reasons[k] = [*fails[k], line]
-            else:
-                reasons[k] = [line]
-        if fails[best]:
-            note = "nothing better of this shot" if len(ms) > 1 else "no other shot of it"
-            reasons[best] = [f"{f}; kept: {note}" for f in fails[best]]
-
-    cand = np.array(reps, np.int64)
-    picks: list[int] = []
+    cand = np.array(_keep_best_of_each_group(ph, members, sel), np.int64)
     if len(cand):
-        rel = percentile(scores[cand])
-        tier = (~passes[cand]).astype(np.int64)
-        picks, max_sim, nearest = mmr(cand, rel, tier, top, embed, hs_hist, times, diversity)
-        by_score = np.argsort(-scores[cand], kind="stable")
-        score_rank = np.empty(len(cand), np.int64)
-        score_rank[by_score] = np.arange(1, len(cand) + 1)
-        pos = {int(c): p for p, c in enumerate(cand.tolist())}
-        pick_rank = {p: r for r, p in enumerate(picks, start=1)}
-        for p, r in pick_rank.items():
-            status[p] = "picked"
-            rank[p] = r
-            size = len(members[int(groups[p])])
-            nth = int(score_rank[pos[p]])
-            place = "the highest" if nth == 1 else f"the {_ordinal(nth)} highest"
-            why = [f"rank {r}: score {scores[p]:.3f}, {place} of {len(cand)} distinct shots"]
-            q = _qualities(features[p], float(foc[p]), float(err[p]))
-            if q:
-                why.append(", ".join(q))
-            if size > 1:
-                why.append(f"best of {size} near-duplicates")
-            if fails[p]:
-                why.append("ranked after every photo that passes the quality gate")
-            if int(score_rank[pos[p]]) > r:
-                why.append("chosen ahead of higher-scoring photos that resemble earlier picks")
-            reasons[p] = why + reasons[p]
-        lowest = min(scores[p] for p in picks) if picks else math.nan
-        for c_pos, c in enumerate(cand.tolist()):
-            if c in pick_rank:
-                continue
-            status[c] = "rejected"
-            near = int(nearest[c_pos])
-            if near >= 0 and (max_sim[c_pos] >= diversity.similar_note or scores[c] > lowest):
-                other = int(cand[near])
-                line = (
-                    f"not in the top {top}: resembles pick #{pick_rank[other]} "
-                    f"{names[other]} (similarity {max_sim[c_pos]:.2f})"
-                )
-            else:
-                line = f"not in the top {top}: score {scores[c]:.3f} (lowest pick {lowest:.3f})"
-            reasons[c] = [line, *reasons[c]]
-    return Selection(status, rank, reasons, kept, fails, picks)
+        relevance = percentile(ph.scores[cand])
+        tier = (~ph.passes[cand]).astype(np.int64)  # gate failures only after every pass
+        sel.picks, max_sim, nearest = mmr(
+            cand, relevance, tier, top, embed, hs_hist, times, diversity
+        )
+        group_size = [len(members[g]) for g in groups.tolist()]
+        _explain_picks(ph, cand, group_size, sel)
+        _explain_left_out(ph, cand, max_sim, nearest, top, diversity, sel)
+    return sel

@@ -4,8 +4,9 @@ as ``lake/training/``.
 
 ``build``: ``build_training_table``; ``contract``: ``METADATA_COLUMNS`` and the other column
 lists; ``params``, ``inputs``, ``steps``, ``counts``, ``outputs``: its parts; ``sql``: the
-query loader; ``fingerprint``: ``table_fingerprint``; ``config`` and ``run``: the features
-stage (``FeaturesConfig``, ``run_features``: image features, then the build).
+query loader; ``fingerprint``: ``table_fingerprint``; ``splits``: group-aware split plans
+and grouped folds; ``config`` and ``run``: the features stage (``FeaturesConfig``,
+``run_features``: image features, then the build).
 
 May import: ``picme.features``, ``picme.lake``, ``picme.util``, ``picme.settings``,
 ``picme.errors``.

@@ -168,34 +168,43 @@ def _no_weights(arch: str) -> InputError:
     )
 
 
-def _external(arch: str, weights: str | None, from_scratch: bool) -> tuple[nn.Module, int]:
-    """torchvision or timm, when either imports here."""
-    try:
-        import torchvision
+def _init_weights(module: nn.Module, arch: str, weights: str | None, from_scratch: bool) -> None:
+    """``--weights``, else the torch hub cache, else random only when asked for."""
+    if weights:
+        _load_into(module, Path(weights), arch)
+    elif not from_scratch:
+        cached = hub_checkpoint(arch)
+        if cached is None:
+            raise _no_weights(arch)
+        _load_into(module, cached, arch)
 
-        model = torchvision.models.get_model(arch, weights=None)
-        if weights:
-            _load_into(model, Path(weights), arch)
-        elif not from_scratch:
-            cached = hub_checkpoint(arch)
-            if cached is None:
-                raise _no_weights(arch)
-            _load_into(model, cached, arch)
-        for attr in ("fc", "classifier", "head", "heads"):
-            head = getattr(model, attr, None)
-            if isinstance(head, nn.Linear):
-                dim = head.in_features
-                setattr(model, attr, nn.Identity())
-                return model, dim
-            if isinstance(head, nn.Sequential):
-                linears = [m for m in head if isinstance(m, nn.Linear)]
-                if linears:
-                    dim = linears[-1].in_features
-                    setattr(model, attr, nn.Identity())
-                    return model, dim
-        raise InputError(f"--arch {arch}: cannot find its classifier to replace")
-    except ImportError:
-        pass
+
+def _drop_classifier(model: nn.Module, arch: str) -> int:
+    """Replace the classifier by the identity; returns the feature size it took."""
+    for attr in ("fc", "classifier", "head", "heads"):
+        head = getattr(model, attr, None)
+        if isinstance(head, nn.Linear):
+            linears = [head]
+        elif isinstance(head, nn.Sequential):
+            linears = [m for m in head if isinstance(m, nn.Linear)]
+        else:
+            continue
+        if linears:
+            setattr(model, attr, nn.Identity())
+            return int(linears[-1].in_features)
+    raise InputError(f"--arch {arch}: cannot find its classifier to replace")
+
+
+def _torchvision(arch: str, weights: str | None, from_scratch: bool) -> tuple[nn.Module, int]:
+    # Optional, and unimportable beside the CPU torch build; the caller then tries timm.
+    import torchvision
+
+    model = torchvision.models.get_model(arch, weights=None)
+    _init_weights(model, arch, weights, from_scratch)
+    return model, _drop_classifier(model, arch)
+
+
+def _timm(arch: str, weights: str | None, from_scratch: bool) -> tuple[nn.Module, int]:
     try:
         import timm
     except ImportError:
@@ -217,6 +226,14 @@ def _external(arch: str, weights: str | None, from_scratch: bool) -> tuple[nn.Mo
     return model, int(model.num_features)
 
 
+def _external(arch: str, weights: str | None, from_scratch: bool) -> tuple[nn.Module, int]:
+    """torchvision or timm, when either imports here."""
+    try:
+        return _torchvision(arch, weights, from_scratch)
+    except ImportError:
+        return _timm(arch, weights, from_scratch)
+
+
 def build_backbone(
     arch: str, *, weights: str | None = None, from_scratch: bool = False
 ) -> tuple[nn.Module, int, nn.Module | None]:
@@ -224,13 +241,7 @@ def build_backbone(
     arch = arch.strip().lower()
     if arch in BUILTIN_ARCHS:
         net = BUILTIN_ARCHS[arch]()
-        if weights:
-            _load_into(net, Path(weights), arch)
-        elif not from_scratch:
-            cached = hub_checkpoint(arch)
-            if cached is None:
-                raise _no_weights(arch)
-            _load_into(net, cached, arch)
+        _init_weights(net, arch, weights, from_scratch)
         return net, net.out_dim, net.layer4
     model, dim = _external(arch, weights, from_scratch)
     return model, dim, None

@@ -1,27 +1,19 @@
-"""Training data: the training table, a decoded-image cache, datasets and the
-LightningDataModule.
+"""Datasets and the LightningDataModule over the training table.
 
-Decoded cache: each image is decoded once (``picme.features.decode.decode_image``),
-square-resized to the model's size and stored as a uint8 ``.npy`` under
-``cache/decoded/<size>/<sha256>.npy`` (written then renamed). Epochs, later runs and the
-evaluation read these arrays instead of decoding JPEGs again; one split's images sit in
-memory as one (N, S, S, 3) uint8 array.
-
-Augmentations keep what the label depends on: a horizontal flip and a mild random crop
-(at least 85% of the side, resized back). No colour, brightness or blur jitter: exposure,
-colour and sharpness are exactly what makes one photo do better than another.
+Images come from the decoded cache (``picme.models.cache``) as one uint8 array per split, or
+are decoded per item without it. Augmentations keep what the label depends on: a horizontal
+flip and a mild random crop (at least 85% of the side, resized back). No colour, brightness
+or blur jitter: exposure, colour and sharpness are exactly what makes one photo do better
+than another.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import cv2
 import lightning as L
 import numpy as np
 import pandas as pd
@@ -29,199 +21,15 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from picme.errors import InputError
+from picme.models.cache import DecodedCache, decode_square
 from picme.models.losses import LossSpec
-from picme.models.metrics import pairs_from_rows
-from picme.models.preprocess import Preprocessing, fit_stats, square_resize
-
-if TYPE_CHECKING:
-    from picme.settings import Settings
+from picme.models.preprocess import Preprocessing
+from picme.models.table import SPLITS, raw_meta_matrix, split_pairs
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ["shortcode", "owner_username", "image_path", "split"]
-SPLITS = ("train", "val", "test")
-
-
-def training_dir(settings: Settings) -> Path:
-    return settings.lake_dir / "training"
-
-
-def load_training_frame(settings: Settings) -> pd.DataFrame:
-    """The training table as a DataFrame, with a clear message when it is missing or bad."""
-    import pyarrow.parquet as pq
-
-    path = training_dir(settings) / "training.parquet"
-    if not path.exists():
-        raise InputError(f"{path}: no training table yet; run `picme features` first")
-    try:
-        frame = pq.read_table(path).to_pandas()
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read ({exc}); rebuild it with `picme features`") from exc
-    return validate_frame(frame, str(path))
-
-
-def validate_frame(frame: pd.DataFrame, where: str = "training table") -> pd.DataFrame:
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"{where}: missing columns {missing}; rebuild it with `picme features`")
-    counts = frame["split"].value_counts()
-    empty = [s for s in ("train", "test") if counts.get(s, 0) == 0]
-    if empty:
-        raise InputError(
-            f"{where}: no rows in split(s) {empty} ({len(frame)} rows in all); "
-            "add data (more accounts or posts) and run `picme features` again"
-        )
-    return frame.reset_index(drop=True)
-
-
-def load_pairs_frame(settings: Settings) -> pd.DataFrame | None:
-    import pyarrow.parquet as pq
-
-    path = training_dir(settings) / "pairs.parquet"
-    if not path.exists():
-        return None
-    return pq.read_table(path).to_pandas()
-
-
-def meta_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(all metadata columns in model order, the image-feature subset), those in ``frame``."""
-    from picme.dataset.contract import METADATA_COLUMNS
-    from picme.features.extractors import FEATURE_COLUMNS
-
-    meta = [c for c in METADATA_COLUMNS if c in frame.columns]
-    feats = [c for c in FEATURE_COLUMNS if c in frame.columns]
-    return meta + feats, feats
-
-
-def raw_meta_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    out = np.full((len(frame), len(columns)), np.nan, np.float32)
-    for j, c in enumerate(columns):
-        if c in frame.columns:
-            out[:, j] = pd.to_numeric(frame[c], errors="coerce").astype("float64").to_numpy()
-    return out
-
-
-def fit_preprocessing(
-    frame: pd.DataFrame,
-    *,
-    model: str,
-    loss: LossSpec,
-    image_size: int,
-    model_kwargs: dict[str, Any] | None = None,
-) -> Preprocessing:
-    """Metadata and target statistics from the training split only."""
-    columns, feats = meta_columns(frame)
-    train = frame[frame["split"] == "train"]
-    mean, std = fit_stats(raw_meta_matrix(train, columns))
-    t_mean, t_std = 0.0, 1.0
-    if loss.standardize:
-        if loss.target not in frame.columns:
-            raise InputError(f"training table: column {loss.target!r} needed by loss {loss.name}")
-        t = pd.to_numeric(train[loss.target], errors="coerce").to_numpy(np.float64)
-        t = t[np.isfinite(t)]
-        if t.size:
-            t_mean = float(t.mean())
-            t_std = float(t.std()) if t.size > 1 and t.std() > 1e-8 else 1.0
-    return Preprocessing(
-        model=model,
-        loss=loss.name,
-        image_size=image_size,
-        meta_columns=columns,
-        feature_columns=feats,
-        meta_mean=mean,
-        meta_std=std,
-        model_kwargs=dict(model_kwargs or {}),
-        target=loss.target,
-        target_mean=t_mean,
-        target_std=t_std,
-    )
-
-
-def _cache_key(path: str, sha: object) -> str:
-    if isinstance(sha, str) and len(sha) >= 16:
-        return sha
-    return "p" + hashlib.sha256(os.fsencode(path)).hexdigest()
-
-
-def decode_square(path: str, size: int) -> np.ndarray:
-    """Decode at a bounded size (twice the target keeps the short side >= size for aspect
-    ratios up to 2:1), then square-resize."""
-    from picme.features.decode import decode_image
-
-    return square_resize(decode_image(path, max_side=2 * size), size)
-
-
-def _decode_for_cache(job: tuple[str, str, int]) -> tuple[str, str | None]:
-    path, target, size = job
-    try:
-        arr = decode_square(path, size)
-    except Exception as exc:  # reported per file; one bad image must not stop the run
-        return path, f"{type(exc).__name__}: {exc}"
-    _save_npy(Path(target), arr)
-    return path, None
-
-
-def _save_npy(target: Path, arr: np.ndarray) -> None:
-    from picme.util.atomic import atomic_path
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, arr, allow_pickle=False)
-
-
-class DecodedCache:
-    """uint8 square images keyed by content hash and size, one ``.npy`` each."""
-
-    def __init__(self, root: Path, size: int, workers: int = 1) -> None:
-        self.root = Path(root) / "decoded" / str(size)
-        self.size = size
-        self.workers = max(1, workers)
-
-    def path_for(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npy"
-
-    def load(
-        self, paths: list[str], shas: list[object] | None = None
-    ) -> tuple[np.ndarray, list[str | None]]:
-        """(N, S, S, 3) uint8 and, per image, None or why it could not be decoded (its
-        slot is then black and the caller drops the row)."""
-        shas = shas if shas is not None else [None] * len(paths)
-        keys = [_cache_key(p, s) for p, s in zip(paths, shas, strict=True)]
-        errors: dict[str, str] = {}
-        jobs = {}
-        for p, k in zip(paths, keys, strict=True):
-            if k not in jobs and not self.path_for(k).exists():
-                jobs[k] = (p, str(self.path_for(k)), self.size)
-        if jobs:
-            log.info("decoding %d images into the cache at %d px", len(jobs), self.size)
-            todo = list(jobs.values())
-            if self.workers > 1 and len(todo) >= 32:
-                # Threads: Pillow's decoder and OpenCV's resize release the GIL, and a thread
-                # pool needs no picklable __main__ (a process pool breaks scripts without a
-                # main guard) and no start-up time.
-                with ThreadPoolExecutor(self.workers) as pool:
-                    results = list(pool.map(_decode_for_cache, todo))
-            else:
-                results = [_decode_for_cache(j) for j in todo]
-            errors = {p: e for p, e in results if e is not None}
-        out = np.zeros((len(paths), self.size, self.size, 3), np.uint8)
-        reasons: list[str | None] = []
-        for i, (p, k) in enumerate(zip(paths, keys, strict=True)):
-            if p in errors:
-                reasons.append(errors[p])
-                continue
-            try:
-                out[i] = np.load(self.path_for(k), allow_pickle=False)
-                reasons.append(None)
-            except Exception as exc:  # a damaged cache entry: decode again next time
-                self.path_for(k).unlink(missing_ok=True)
-                reasons.append(f"cache entry unreadable: {exc}")
-        return out, reasons
-
 
 def _augment(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    import cv2
-
     s = img.shape[0]
     if rng.random() < 0.5:
         img = img[:, ::-1]
@@ -324,35 +132,6 @@ class SplitData:
     meta: np.ndarray
     target: np.ndarray
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def split_pairs(
-    split_frame: pd.DataFrame,
-    pairs: pd.DataFrame | None,
-    split: str,
-    order_column: str = "rel_log_likes",
-    margin: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Same-account pairs as row indices of ``split_frame``: pairs.parquet's when it has
-    any for this split, else all pairs of the split's rows ordered by ``order_column``."""
-    if pairs is not None and len(pairs):
-        p = pairs[pairs["split"] == split] if "split" in pairs.columns else pairs
-        pos = {s: i for i, s in enumerate(split_frame["shortcode"].tolist())}
-        a = p["shortcode_a"].map(pos)
-        b = p["shortcode_b"].map(pos)
-        ok = a.notna() & b.notna()
-        if ok.any():
-            return (
-                a[ok].to_numpy(np.int64),
-                b[ok].to_numpy(np.int64),
-                p.loc[ok, "target"].to_numpy(np.float32),
-            )
-    col = order_column if order_column in split_frame.columns else "log_likes"
-    if col not in split_frame.columns:
-        empty = np.zeros(0, np.int64)
-        return empty, empty, np.zeros(0, np.float32)
-    values = pd.to_numeric(split_frame[col], errors="coerce").to_numpy(np.float64)
-    return pairs_from_rows(split_frame["owner_username"].tolist(), values, margin)
 
 
 class PicmeDataModule(L.LightningDataModule):

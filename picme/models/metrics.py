@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.stats import spearmanr
+from sklearn.metrics import accuracy_score, f1_score, ndcg_score, roc_auc_score
 
 
 def pairwise_accuracy(
@@ -71,8 +73,6 @@ def ndcg_at_k(
 
     Relevance is the post's within-account percentile of ``relevance`` (0 worst .. 1 best),
     so accounts of every size and popularity weigh the same."""
-    from sklearn.metrics import ndcg_score
-
     g = np.asarray(groups, dtype=object)
     s = np.asarray(scores, np.float64)
     r = np.asarray(relevance, np.float64)
@@ -87,23 +87,34 @@ def ndcg_at_k(
     return float(np.mean(values)) if values else float("nan")
 
 
+def labelled(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scores as float, labels as int) of the rows where both are known."""
+    s = np.asarray(scores, np.float64)
+    y = np.asarray(labels)
+    ok = np.isfinite(s) & np.isfinite(y.astype(np.float64))
+    return s[ok], y[ok].astype(int)
+
+
+def predict_positive(scores: np.ndarray, positive_rate: float) -> np.ndarray:
+    """1 for the top ``positive_rate`` share of the scores (ties at the threshold included),
+    else 0: the one threshold rule of every binary metric and the confusion matrix."""
+    s = np.asarray(scores, np.float64)
+    rate = min(max(positive_rate, 0.0), 1.0)
+    if s.size == 0 or not 0 < rate < 1:
+        return np.full(s.shape, int(rate >= 1))
+    return (s >= np.quantile(s, 1.0 - rate)).astype(int)
+
+
 def binary_metrics(
     scores: np.ndarray, labels: np.ndarray, positive_rate: float
 ) -> dict[str, float]:
     """Accuracy and F1 with the threshold that predicts ``positive_rate`` of the rows as
     positive (the training split's rate, so every model and baseline is judged alike, and a
     score need not be a probability); ROC-AUC needs no threshold."""
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-
-    s = np.asarray(scores, np.float64)
-    y = np.asarray(labels)
-    ok = np.isfinite(s) & np.isfinite(y.astype(np.float64))
-    s, y = s[ok], y[ok].astype(int)
+    s, y = labelled(scores, labels)
     if s.size == 0:
         return {"accuracy": float("nan"), "f1": float("nan"), "roc_auc": float("nan")}
-    rate = min(max(positive_rate, 0.0), 1.0)
-    threshold = np.quantile(s, 1.0 - rate) if 0 < rate < 1 else (np.inf if rate == 0 else -np.inf)
-    pred = (s >= threshold).astype(int) if 0 < rate < 1 else np.full_like(y, int(rate >= 1))
+    pred = predict_positive(s, positive_rate)
     auc = float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
     return {
         "accuracy": float(accuracy_score(y, pred)),
@@ -113,8 +124,6 @@ def binary_metrics(
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
     x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from picme.errors import InputError
+from picme.models.backbones import DEFAULT_ARCH, build_backbone
 from picme.models.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 BodyFactory = Callable[..., nn.Module]
@@ -200,8 +201,6 @@ def _backbone(
     from_scratch: bool = False,
     **_: Any,
 ) -> PicmeNet:
-    from picme.models.backbones import DEFAULT_ARCH, build_backbone
-
     enc, dim, cam = build_backbone(arch or DEFAULT_ARCH, weights=weights, from_scratch=from_scratch)
     return PicmeNet(FusionBody(enc, dim, n_meta, cam), uses_image=True)
 

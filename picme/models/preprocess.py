@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -28,8 +29,6 @@ FORMAT_VERSION = 1
 
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
     """Shorter side to ``size`` (area interpolation when shrinking), then the centre square."""
-    import cv2
-
     h, w = rgb.shape[:2]
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))

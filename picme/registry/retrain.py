@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from picme.dataset.fingerprint import table_fingerprint
 from picme.errors import InputError
+from picme.registry.tracking import champion_info
 
 if TYPE_CHECKING:
     from picme.settings import Settings
@@ -157,9 +159,6 @@ def check_retrain(
     on_change: bool = True,
 ) -> RetrainDecision:
     """Compare the table on disk with the one the current champion was trained on."""
-    from picme.dataset.fingerprint import table_fingerprint
-    from picme.registry.tracking import champion_info
-
     return decide_retrain(
         table_fingerprint(settings),
         champion_info(settings),

@@ -5,18 +5,17 @@ under ``PICME_HOME/mlartifacts`` (the experiment is created with that artifact l
 nothing needs a server. ``MLFLOW_TRACKING_URI`` (or ``PICME_MLFLOW_TRACKING_URI``) pointing at
 a server works the same; the server then decides where artifacts go.
 
-Champion and challenger: a newly registered version of ``picme-scorer`` takes the alias
-``champion`` only if it beats the current champion on the headline metric (test
-within-account pairwise accuracy) on the same test split. When the champion was evaluated on
-a different split (its split fingerprint differs), the caller re-evaluates it on the current
-test split first (see ``picme.training.run``). Otherwise the new version is tagged ``challenger``.
-Either way the reason is recorded as the version tag ``picme.reason``.
+Here: the client, the experiment, the version tags and the champion lookup. The champion
+rule and the record of each decision are in ``picme.registry.champion``.
+
+mlflow is imported inside the functions: ``picme.scoring.api`` (curation's path) imports this
+module, and asking for a champion of a store that does not exist must not import mlflow.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,8 +66,6 @@ def use_tracking(settings: Settings) -> None:
     ``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI, which Settings reads: left
     in place, the next Settings of another PICME_HOME in this process would silently use
     this store. The variable is restored to what the user had."""
-    import os
-
     import mlflow
 
     if is_embedded(settings):
@@ -143,56 +140,6 @@ def champion_info(settings: Settings) -> dict[str, Any] | None:
         "model": tags.get(TAG_MODEL),
         "loss": tags.get(TAG_LOSS),
     }
-
-
-@dataclass
-class Decision:
-    promoted: bool
-    reason: str
-    champion_before: str | None
-
-
-def decide(
-    new_score: float,
-    champion_score: float | None,
-    champion_version_id: str | None,
-    *,
-    min_gain: float = 0.0,
-) -> Decision:
-    """The champion rule, as a pure function so it is tested without MLflow."""
-    if champion_version_id is None or champion_score is None:
-        return Decision(True, f"first champion ({HEADLINE}={new_score:.4f})", None)
-    if new_score > champion_score + min_gain:
-        return Decision(
-            True,
-            f"beats champion v{champion_version_id} on {HEADLINE}: "
-            f"{new_score:.4f} > {champion_score:.4f}",
-            champion_version_id,
-        )
-    return Decision(
-        False,
-        f"does not beat champion v{champion_version_id} on {HEADLINE}: "
-        f"{new_score:.4f} <= {champion_score:.4f}",
-        champion_version_id,
-    )
-
-
-def record_decision(
-    settings: Settings, version: str, decision: Decision, tags: dict[str, str]
-) -> None:
-    """Tag the new version, and move the alias when it won."""
-    c = client(settings)
-    name = settings.model_name
-    for key, value in tags.items():
-        c.set_model_version_tag(name, version, key, value)
-    c.set_model_version_tag(name, version, TAG_REASON, decision.reason)
-    if decision.promoted:
-        c.set_registered_model_alias(name, CHAMPION, version)
-        c.set_model_version_tag(name, version, TAG_ROLE, CHAMPION)
-        if decision.champion_before is not None:
-            c.set_model_version_tag(name, decision.champion_before, TAG_ROLE, "retired")
-    else:
-        c.set_model_version_tag(name, version, TAG_ROLE, CHALLENGER)
 
 
 def require_registered(settings: Settings) -> None:

@@ -1,6 +1,10 @@
-"""The scorer for a logged MLflow model (see ``picme.scoring.api`` for the loader and the
-heuristic). It reproduces the training preprocessing from the model's saved
-:class:`~picme.models.preprocess.Preprocessing`."""
+"""The scorer for a logged MLflow model (see ``picme.scoring.api`` for the loader and
+``picme.scoring.heuristic`` for the model-free scorer). It reproduces the training
+preprocessing from the model's saved :class:`~picme.models.preprocess.Preprocessing`.
+
+torch and mlflow (``picme.models.infer``, ``picme.models.pyfunc``) are imported when a model
+is loaded or scores, not here: ``picme.scoring.api`` imports this module on curation's path.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from picme.errors import InputError
+from picme.features.extractors import features_from_array
 from picme.models.preprocess import Preprocessing, square_resize
+from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
+from picme.scoring.saliency import saliency_map
 
 if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
@@ -52,8 +60,6 @@ class ModelScorer:
             check_image(image, i)
             batch[i] = square_resize(image, s)
             if ft[i] is None and self.needs_features:
-                from picme.features.extractors import features_from_array
-
                 ft[i] = features_from_array(image)
         return batch, self.prep.raw_meta(n, md, ft)
 
@@ -74,8 +80,6 @@ class ModelScorer:
         return self.score_prepared(batch, meta)
 
     def saliency(self, image: np.ndarray) -> np.ndarray | None:
-        from picme.scoring.saliency import saliency_map
-
         check_image(image, 0)
         return saliency_map(self.net, self.prep, image)
 
@@ -88,8 +92,6 @@ def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
     name, alias, version = m.group(1), m.group(2), m.group(3)
     if version is not None and version.isdigit():
         return name, version
-    from picme.registry.tracking import client
-
     c = client(settings)
     if alias is not None:
         return name, str(c.get_model_version_by_alias(name, alias).version)
@@ -103,14 +105,11 @@ def load_model_scorer(uri: str, settings: Settings) -> ModelScorer:
     import mlflow.pyfunc
 
     from picme.models.pyfunc import PicmePyfunc
-    from picme.registry.tracking import use_tracking
 
     use_tracking(settings)
     loaded = mlflow.pyfunc.load_model(uri)
     inner = loaded.unwrap_python_model()
     if not isinstance(inner, PicmePyfunc):
-        from picme.errors import InputError
-
         raise InputError(f"model {uri!r} is not a PicMe scorer (logged by `picme train`)")
     reg_name, version = _version_of(uri, settings)
     label = f"{reg_name or 'model'}:{inner.prep.model}/{inner.prep.loss}"

@@ -6,12 +6,16 @@ pixels, smoothed. The map is computed on the square the model sees (the centre c
 ``picme.models.preprocess``) and placed back on the whole image, zero outside the crop, so it
 always has the image's own height and width, float32 in [0, 1]. A metadata-only model has no
 map (None).
+
+torch is imported inside the functions: ``picme.scoring.api`` (curation's path) imports this
+module through the model scorer, and only a trained model's map needs torch.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from picme.models.preprocess import crop_box, square_resize
@@ -30,7 +34,6 @@ def _unit(a: np.ndarray) -> np.ndarray:
 
 
 def _net_map(net: PicmeNet, square: np.ndarray, meta: torch.Tensor) -> np.ndarray:
-    import cv2
     import torch
 
     device = next(net.parameters()).device
@@ -84,7 +87,6 @@ def saliency_map(
     meta_raw: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """HxW float32 in [0, 1] for an RGB uint8 image of any size; None without an image path."""
-    import cv2
     import torch
 
     if not net.uses_image:
@@ -108,8 +110,6 @@ def saliency_map(
 
 def overlay(image: np.ndarray, sal: np.ndarray, alpha: float = 0.45) -> np.ndarray:
     """The image with the map as a heat overlay (RGB uint8), for the saved PNGs."""
-    import cv2
-
     heat = cv2.applyColorMap((sal * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
     mixed = (1 - alpha) * image.astype(np.float32) + alpha * heat.astype(np.float32)
     return np.clip(mixed, 0, 255).astype(np.uint8)

@@ -1,5 +1,5 @@
 """Evaluation on the held-out test split, the same for every model, with baselines scored in
-the same run:
+the same run (``evaluate``; ``evaluate_trained`` for a fitted model):
 
 - ``random``: uniform random scores (seeded);
 - ``followers``: the account's follower count (constant within an account, so it cannot
@@ -17,17 +17,30 @@ the baselines):
 - ``spearman`` and ``mae`` on ``log_engagement``; MAE uses a linear map from scores to log
   engagement fitted on the validation split (clipped to its range), since ranking scores
   have no unit.
+
+The confusion matrix uses the threshold of ``accuracy`` and ``f1``; ``split_fingerprint``
+identifies the test split, so a champion's score is compared only on the same split.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import torch
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
+from picme.features.extractors import FEATURE_COLUMNS
+from picme.features.heuristic import heuristic_quality
 from picme.models import metrics as M
+from picme.models.infer import predict_prepared
+
+if TYPE_CHECKING:
+    from picme.training.fit import Trained
 
 BASELINES = ("random", "followers", "heuristic")
 NDCG_K = 5
@@ -99,9 +112,6 @@ def baseline_scores(frame: pd.DataFrame, seed: int = 0) -> dict[str, np.ndarray]
 
 
 def heuristic_scores(frame: pd.DataFrame) -> np.ndarray:
-    from picme.features.extractors import FEATURE_COLUMNS
-    from picme.features.heuristic import heuristic_quality
-
     cols = [c for c in FEATURE_COLUMNS if c in frame.columns]
     if not cols:
         return np.full(len(frame), np.nan)
@@ -152,17 +162,13 @@ def evaluate(
 
 
 def confusion_matrix(scores: np.ndarray, labels: np.ndarray, positive_rate: float) -> np.ndarray:
-    s, y = np.asarray(scores, np.float64), np.asarray(labels, np.float64)
-    ok = np.isfinite(s) & np.isfinite(y)
-    s, y = s[ok], y[ok].astype(int)
-    cm = np.zeros((2, 2), np.int64)
-    if s.size == 0:
-        return cm
-    thr = np.quantile(s, 1.0 - min(max(positive_rate, 1e-6), 1 - 1e-6))
-    pred = (s >= thr).astype(int)
-    for yi, pi in zip(y, pred, strict=True):
-        cm[yi, pi] += 1
-    return cm
+    """2x2 counts (rows: actual 0/1, columns: predicted 0/1) of the labelled rows, predicted
+    with the threshold of ``accuracy`` and ``f1`` (``picme.models.metrics.predict_positive``)."""
+    s, y = M.labelled(scores, labels)
+    if s.size == 0:  # sklearn refuses empty input; a split without labels counts nothing
+        return np.zeros((2, 2), np.int64)
+    pred = M.predict_positive(s, positive_rate)
+    return np.asarray(sk_confusion_matrix(y, pred, labels=[0, 1]), np.int64)
 
 
 def format_table(metrics: Mapping[str, float], prefix: str = "test") -> str:
@@ -176,3 +182,49 @@ def format_table(metrics: Mapping[str, float], prefix: str = "test") -> str:
         vals = [metrics.get(f"{key}/{n}", float("nan")) for n in names]
         lines.append(f"{r:<10}" + "".join(f"{v:>13.3f}" for v in vals))
     return "\n".join(lines)
+
+
+def split_fingerprint(frame: pd.DataFrame, pairs: tuple[np.ndarray, ...]) -> str:
+    """Identity of the test split: its posts and its pair targets."""
+    h = hashlib.sha256()
+    for code in sorted(frame["shortcode"].astype(str)):
+        h.update(code.encode())
+        h.update(b"\0")
+    a, b, t = pairs
+    codes = frame["shortcode"].astype(str).to_numpy()
+    triples = sorted(zip(codes[a].tolist(), codes[b].tolist(), t.astype(int).tolist(), strict=True))
+    h.update(repr(triples).encode())
+    return h.hexdigest()[:16]
+
+
+def split_scores(trained: Trained, split: str) -> np.ndarray:
+    """Model scores for one split, through the same path as the logged model (on the GPU
+    when there is one: Lightning hands the model back on the CPU after fit)."""
+    d = trained.dm.splits[split]
+    n, s = len(d.frame), trained.prep.image_size
+    images = d.images if d.images is not None else np.zeros((n, s, s, 3), np.uint8)
+    trained.net.to("cuda" if torch.cuda.is_available() else "cpu")
+    return predict_prepared(trained.net, trained.prep, images, d.meta_raw)
+
+
+def evaluate_trained(trained: Trained, seed: int = 0) -> tuple[dict[str, float], np.ndarray]:
+    """The test metrics of a fitted model and its baselines, and its test scores."""
+    dm = trained.dm
+    test = dm.splits["test"]
+    val_name = "val" if len(dm.splits["val"].frame) else None
+    test_scores = split_scores(trained, "test")
+    val_scores = split_scores(trained, val_name) if val_name else None
+    train_labels = dm.splits["train"].frame.get("label")
+    rate = 0.5
+    if train_labels is not None and train_labels.notna().any():
+        rate = float(np.nanmean(train_labels.astype(float)))
+    result = evaluate(
+        EvalSplit(test.frame, test.pairs),
+        test_scores,
+        val=EvalSplit(dm.splits["val"].frame, dm.splits["val"].pairs) if val_name else None,
+        val_scores=val_scores,
+        positive_rate=rate,
+        seed=seed,
+    )
+    result.metrics["test/positive_rate"] = rate
+    return result.metrics, test_scores

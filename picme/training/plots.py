@@ -1,14 +1,30 @@
-"""Evaluation plots saved as PNG (matplotlib's Agg backend: no display needed)."""
+"""Evaluation plots saved as PNG (matplotlib's Agg backend: no display needed), and
+``write_plots``: the figures logged with each run, saliency overlays included."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from picme.features.decode import decode_image
+from picme.scoring.saliency import overlay, saliency_map
+from picme.training.evaluate import confusion_matrix
+from picme.util.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from picme.training.fit import Trained
+
+log = logging.getLogger(__name__)
+
 
 def _plt():  # type: ignore[no-untyped-def]
+    # Imported when drawing: the Agg backend must be chosen before pyplot is first imported.
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -18,8 +34,6 @@ def _plt():  # type: ignore[no-untyped-def]
 
 
 def _save(fig: object, path: Path) -> Path:
-    from picme.util.atomic import atomic_path
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
@@ -105,3 +119,53 @@ def image_grid(
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def write_plots(
+    trained: Trained, test_scores: np.ndarray, rate: float, out: Path, k: int = 3
+) -> list[Path]:
+    """Learning curves, calibration, confusion matrix, score distributions, and saliency
+    maps of the best and worst scored test images."""
+    test = trained.dm.splits["test"].frame
+    labels = (
+        test["label"].astype(float).to_numpy() if "label" in test.columns else np.zeros(len(test))
+    )
+    files = [
+        learning_curves(trained.history, out / "learning_curves.png"),
+        calibration(test_scores, labels, out / "calibration.png"),
+        confusion(confusion_matrix(test_scores, labels, rate), out / "confusion_matrix.png"),
+        score_distributions(test_scores, labels, out / "score_distributions.png"),
+    ]
+    files += write_saliency(trained, test, test_scores, out, k)
+    return files
+
+
+def write_saliency(
+    trained: Trained, frame: pd.DataFrame, scores: np.ndarray, out: Path, k: int
+) -> list[Path]:
+    if not trained.net.uses_image or len(frame) == 0:
+        return []
+    order = np.argsort(-scores)
+    meta_raw = trained.dm.splits["test"].meta_raw
+    files = []
+    for label, picks in (("best", order[:k]), ("worst", order[::-1][:k])):
+        shown, titles = [], []
+        for i in picks:
+            path = str(frame["image_path"].iloc[i])
+            try:
+                img = decode_image(path, max_side=384)
+            except Exception as exc:
+                log.warning("saliency: %s: %s", path, exc)
+                continue
+            sal = saliency_map(trained.net, trained.prep, img, meta_raw[i])
+            if sal is None:
+                continue
+            shown.append(overlay(img, sal))
+            titles.append(f"{frame['shortcode'].iloc[i]}  score {scores[i]:.2f}")
+        if shown:
+            files.append(
+                image_grid(
+                    shown, titles, out / f"saliency_{label}.png", f"{label} scored test images"
+                )
+            )
+    return files

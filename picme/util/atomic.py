@@ -24,7 +24,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # The pid in the name lets a later run tell a dead writer's leftover from a live one's
+    # (picme.util.generations.sweep).
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp makes the file owner-only; give it the mode any new file of the user gets, so

@@ -22,6 +22,7 @@ threads: Arrow, torch, Prefect), else ``spawn``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -49,10 +50,8 @@ def die_with(owner: int) -> None:
     import select
     import threading
 
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # no prctl in this libc
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc
-        pass
     try:
         fd = os.pidfd_open(owner)
     except ProcessLookupError:

@@ -246,7 +246,12 @@ def test_cli_rerun_replaces_output_and_top_larger_than_album(
     assert all(e["status"] == "picked" for e in kept)
     assert sorted(e["rank"] for e in kept) == list(range(1, len(kept) + 1))
     assert len(list((out / "highlights").iterdir())) == len(kept)
-    assert not stale.exists(), "the old output is replaced as a whole"
+    # The old generation is replaced as a whole, but a file the user added is kept (it is
+    # not in the manifest of what PicMe wrote).
+    assert stale.read_bytes() == b"old"
+    manifest = json.loads((out / ".picme-manifest.json").read_text())
+    assert manifest["user_files"] == ["thumbs/stale.jpg"]
+    assert "thumbs/stale.jpg" not in manifest["files"]
     # Photos failing the quality gate are ranked after every photo that passes.
     gate_ranks = [e["rank"] for e in kept if e["quality_gate"]]
     pass_ranks = [e["rank"] for e in kept if not e["quality_gate"]]
@@ -368,3 +373,35 @@ def test_model_scorer_scores_in_batches_and_is_reported(
     assert all(max(s[:2]) <= 64 and s[2] == 3 for s in fake.shapes)
     assert not (result.out_dir / "saliency").exists()
     assert all(e.get("saliency") is None for e in doc["files"])
+
+
+def test_flow_parameters_are_the_album_and_the_described_config() -> None:
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.curate import curate_flow
+    from picme.curate.config import CurateConfig
+
+    schema = parameter_schema(curate_flow.fn).model_dump_for_openapi()
+    assert list(schema["properties"]) == ["album", "config", "home"]
+    fields = schema["definitions"]["CurateConfig"]["properties"]
+    for name, info in CurateConfig.model_fields.items():
+        assert fields[name]["description"] == info.description
+
+
+@pytest.mark.slow
+def test_flow_curates_and_returns_the_typed_result(
+    album: tuple[Path, AlbumSpec], tmp_path: Path, picme_home: Path
+) -> None:
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.curate import curate_flow
+    from picme.curate.config import CurateConfig
+    from picme.curate.run import CurationResult
+
+    root, _ = album
+    config = CurateConfig(top=2, model="heuristic", out=tmp_path / "o", workers=1)
+    with prefect_test_harness(server_startup_timeout=180):
+        result = curate_flow(album=str(root / "singles"), config=config, home=str(picme_home))
+    assert isinstance(result, CurationResult)
+    assert result.out_dir == tmp_path / "o" and result.html_path.is_file()
+    assert len(result.picks) == 2 and result.scorer_name == "heuristic"

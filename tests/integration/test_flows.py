@@ -43,51 +43,53 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     from flows.common import COUNTS_KEY, EVALUATION_KEY, RETRAIN_KEY
     from flows.pipeline import pipeline_flow
     from flows.retrain import retrain_flow
-    from flows.train import TrainOptions
     from picme.dataset.fingerprint import table_fingerprint
     from picme.registry.tracking import champion_info, client
     from picme.settings import get_settings
+    from picme.training.config import TrainConfig
 
-    options = TrainOptions(epochs=1, image_size=32, batch_size=16, seed=0)
+    options = TrainConfig(epochs=1, image_size=32, batch_size=16, seed=0)
     first = pipeline_flow(home=str(picme_home), train=options, top=4, **TINY)
 
     settings = get_settings()
-    assert "generated" in first["generate"]
-    assert first["ingest"]["posts_new"] == TINY["accounts"] * TINY["posts"]
-    counts = {row["table"]: row["rows"] for row in first["features"]["counts"]}
+    assert first.generate is not None and "generated" in first.generate
+    assert first.ingest["posts_new"] == TINY["accounts"] * TINY["posts"]
+    counts = {row["table"]: row["rows"] for row in first.features["counts"]}
     assert counts["posts"] == TINY["accounts"] * TINY["posts"]
-    assert counts["training"] == first["features"]["training"]["rows"] > 0
+    assert counts["training"] == first.features["training"]["rows"] > 0
 
-    trained = first["train"]
-    assert trained["trained"] and "no champion" in trained["reason"]
-    run = trained["train"]
-    assert run["version"] == "1" and run["promoted"]
+    trained = first.train
+    assert trained.trained and "no champion" in trained.reason
+    run = trained.train
+    assert run is not None
+    assert run.version == "1" and run.promoted
     champion = champion_info(settings)
     assert champion is not None and champion["version"] == "1"
-    assert champion["run_id"] == run["run_id"]
+    assert champion["run_id"] == run.run_id
     table = table_fingerprint(settings)
     assert (champion["rows"], champion["fingerprint"]) == (table["rows"], table["fingerprint"])
-    assert run["evaluation"]["metrics"], "evaluation read no metrics back from MLflow"
-    assert Path(first["curate"]["html"]).is_file()
-    assert first["where"]["MLflow UI"].startswith("mlflow ui --backend-store-uri 'sqlite:///")
+    assert run.evaluation is not None
+    assert run.evaluation.metrics, "evaluation read no metrics back from MLflow"
+    assert first.curate.html_path.is_file()
+    assert first.where["MLflow UI"].startswith("mlflow ui --backend-store-uri 'sqlite:///")
 
     evaluation = artifacts(EVALUATION_KEY)[0]
-    assert run["run_id"] in evaluation.data and "Champion: yes" in evaluation.data
+    assert run.run_id in evaluation.data and "Champion: yes" in evaluation.data
     assert len(artifacts(COUNTS_KEY)) >= 2  # after ingest and after features
 
     # Same data again: every stage is a cache hit and training is skipped, with the reason.
     second = pipeline_flow(home=str(picme_home), train=options, demo_album=False, **TINY)
-    assert "generate" not in second
-    assert second["ingest"]["cached"]
-    assert second["features"]["image_features"]["cached"]
-    assert second["features"]["training"]["cached"]
-    assert not second["train"]["trained"]
-    assert "unchanged since champion v1" in second["train"]["reason"]
+    assert second.generate is None
+    assert second.ingest["cached"]
+    assert second.features["image_features"]["cached"]
+    assert second.features["training"]["cached"]
+    assert not second.train.trained
+    assert "unchanged since champion v1" in second.train.reason
     decision = artifacts(RETRAIN_KEY)[0]
     assert decision.data.startswith("# Training skipped") and "unchanged" in decision.data
     # The scheduled retrain flow reaches the same decision on its own.
     retrain = retrain_flow(home=str(picme_home), train=options)
-    assert not retrain["trained"] and "unchanged" in retrain["reason"]
+    assert not retrain.trained and "unchanged" in retrain.reason
     versions = client(settings).search_model_versions(f"name='{settings.model_name}'")
     assert [str(v.version) for v in versions] == ["1"]
 

@@ -19,7 +19,8 @@ def test_generated_data_trains_and_registers(tmp_path: Path) -> None:
     from picme.scoring.api import load_scorer
     from picme.settings import get_settings
     from picme.synthetic.instagram import generate_sample
-    from picme.training.run import TrainConfig, train_and_register
+    from picme.training.config import TrainConfig
+    from picme.training.run import train_and_register
 
     settings = get_settings(home=tmp_path / "picme-data", workers=1)
     seed_tracking_store(settings.home)

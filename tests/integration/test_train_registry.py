@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from picme.settings import Settings, get_settings
-from picme.training.run import TrainConfig, TrainResult, train_and_register
+from picme.training.config import TrainConfig
+from picme.training.run import TrainResult, train_and_register
 from tests.trainingdata import make_training_data, seed_tracking_store, torch_one_thread  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_one_thread")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -65,6 +66,11 @@ def _deployments() -> list[dict]:
     return load(ROOT / "prefect.yaml")["deployments"]
 
 
+def _flow(entrypoint: str) -> Any:
+    module_path, func = entrypoint.split(":")
+    return getattr(importlib.import_module(module_path.removesuffix(".py").replace("/", ".")), func)
+
+
 def test_prefect_yaml_pull_step_is_the_local_checkout() -> None:
     cfg = load(ROOT / "prefect.yaml")
     (step,) = cfg["pull"]
@@ -79,10 +85,8 @@ def test_deployment_entrypoints_and_parameters_match_the_flows(deployment: dict)
     from prefect import Flow
     from prefect.utilities.callables import parameter_schema
 
-    module_path, func = deployment["entrypoint"].split(":")
-    assert (ROOT / module_path).is_file()
-    module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
-    flow = getattr(module, func)
+    assert (ROOT / deployment["entrypoint"].split(":")[0]).is_file()
+    flow = _flow(deployment["entrypoint"])
     assert isinstance(flow, Flow)
     accepted = set(parameter_schema(flow).properties)
     given = set(deployment.get("parameters") or {})
@@ -103,3 +107,56 @@ def test_schedules_are_valid_cron() -> None:
     assert by_name["scheduled-scrape"]["schedules"][0]["active"] is False
     assert by_name["scheduled-retrain"]["schedules"][0]["active"] is True
     assert by_name["scheduled-retrain"]["parameters"]["min_growth"] == 0.1
+
+
+# Their flows still take loose parameters without descriptions; issue 9 moves each to its
+# stage's config. Empty this set as they do.
+NOT_DESCRIBED_YET = {"flows/scrape.py", "flows/ingest.py", "flows/features.py", "flows/curate.py"}
+
+
+@pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: d["name"])
+def test_every_deployment_parameter_has_a_description(deployment: dict) -> None:
+    """What the Prefect UI shows for a deployment's parameters: the flow's own schema, and
+    the fields of every model a parameter takes (a stage's config)."""
+    from prefect.utilities.callables import parameter_schema
+
+    if deployment["entrypoint"].split(":")[0] in NOT_DESCRIBED_YET:
+        pytest.skip("this flow's parameters are not described yet (issue 9)")
+    schema = parameter_schema(_flow(deployment["entrypoint"]).fn)
+    missing = [name for name, prop in schema.properties.items() if not prop.get("description")]
+    # Prefect silently degrades a parameter whose type it cannot describe to Any.
+    untyped = [
+        name
+        for name, prop in schema.properties.items()
+        if not {"type", "anyOf", "allOf", "$ref"} & set(prop)
+    ]
+    for model, definition in (schema.definitions or {}).items():
+        for name, prop in definition.get("properties", {}).items():
+            if not prop.get("description"):
+                missing.append(f"{model}.{name}")
+    assert not missing, f"parameters without a description: {missing}"
+    assert not untyped, f"parameters Prefect could not describe: {untyped}"
+
+
+def test_train_parameters_are_the_cli_options() -> None:
+    """The train flow and `picme train` read one declaration: the flow's ``config`` is a
+    TrainConfig, and each command-line option's help is that field's description."""
+    from prefect.utilities.callables import parameter_schema
+    from pydantic import TypeAdapter
+
+    from flows.train import train_flow
+    from picme.cli.options import cli_fields
+    from picme.training.config import TrainConfig
+
+    schema = parameter_schema(train_flow.fn)
+    assert set(schema.properties) == {"home", "config"}
+    fields = schema.definitions["TrainConfig"]["properties"]
+    assert fields == TypeAdapter(TrainConfig).json_schema()["properties"]
+    options = cli_fields(TrainConfig)
+    assert list(options) == [
+        "model", "loss", "epochs", "batch_size", "lr", "image_size", "arch", "weights",
+        "from_scratch", "register", "devices", "seed",
+    ]  # fmt: skip
+    assert {name: fields[name]["description"] for name in options} == {
+        name: info.description for name, info in options.items()
+    }

@@ -83,10 +83,12 @@ def _alive(pid: int) -> bool:
 
 def test_a_second_holder_gets_one_line(tmp_path: Path) -> None:
     lock = tmp_path / "x.lock"
-    with exclusive(lock, "another run is writing"):
-        with pytest.raises(Busy) as err:
-            with exclusive(lock, "another run is writing"):
-                pass
+    with (
+        exclusive(lock, "another run is writing"),
+        pytest.raises(Busy) as err,
+        exclusive(lock, "another run is writing"),
+    ):
+        pass
     assert isinstance(err.value, PicmeError)
     assert str(err.value) == f"another run is writing (lock {lock})"
     with exclusive(lock, "free again"):

@@ -1,3 +1,5 @@
+"""Evaluation of a model beside the baselines, and the confusion matrix's threshold."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -5,49 +7,13 @@ import pandas as pd
 import pytest
 
 from picme.models import metrics as M
-from picme.training.evaluate import EvalSplit, baseline_scores, confusion_matrix, evaluate
-
-
-def test_pairwise_accuracy_counts_ties_as_half_and_skips_unscored() -> None:
-    s = np.array([3.0, 1.0, 1.0, np.nan])
-    a, b = np.array([0, 1, 0, 3]), np.array([1, 2, 2, 0])
-    t = np.array([1, 1, 0, 1])
-    # pair 0 right, pair 1 tie, pair 2 wrong, pair 3 has no score
-    assert M.pairwise_accuracy(s, a, b, t) == pytest.approx(0.5)
-    assert np.isnan(M.pairwise_accuracy(s, a[:0], b[:0], t[:0]))
-
-
-def test_pairs_from_rows_stay_within_groups_and_respect_margin() -> None:
-    groups = ["x", "x", "x", "y", "y"]
-    v = np.array([0.0, 1.0, 0.05, 5.0, 3.0])
-    a, b, t = M.pairs_from_rows(groups, v, margin=0.1)
-    got = {(int(i), int(j), int(k)) for i, j, k in zip(a, b, t, strict=True)}
-    assert got == {(0, 1, 0), (1, 2, 1), (3, 4, 1)}
-
-
-def test_ndcg_is_one_for_the_true_order_and_lower_reversed() -> None:
-    groups = ["a"] * 6 + ["b"] * 4
-    rel = np.array([1, 2, 3, 4, 5, 6, 10, 20, 30, 40], float)
-    assert M.ndcg_at_k(rel, groups, rel, k=3) == pytest.approx(1.0)
-    assert M.ndcg_at_k(-rel, groups, rel, k=3) < 0.6
-
-
-def test_binary_metrics_use_the_training_positive_rate() -> None:
-    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
-    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1])
-    m = M.binary_metrics(scores, labels, positive_rate=0.25)
-    assert m["accuracy"] == 1.0 and m["f1"] == 1.0 and m["roc_auc"] == 1.0
-    m = M.binary_metrics(scores, labels, positive_rate=0.5)
-    assert m["accuracy"] == 0.75
-
-
-def test_spearman_and_calibrated_mae() -> None:
-    x = np.arange(10.0)
-    assert M.spearman(x, x**3) == pytest.approx(1.0)
-    slope, intercept = M.linear_calibration(x, 2 * x + 1)
-    assert (slope, intercept) == pytest.approx((2.0, 1.0))
-    assert M.mae(slope * x + intercept, 2 * x + 1) == pytest.approx(0.0, abs=1e-9)
-    assert M.linear_calibration(np.ones(4), np.arange(4.0)) == (0.0, 1.5)
+from picme.training.evaluate import (
+    EvalSplit,
+    baseline_scores,
+    confusion_matrix,
+    evaluate,
+    split_fingerprint,
+)
 
 
 def _split(n_acc: int = 4, n: int = 10, seed: int = 0) -> EvalSplit:
@@ -96,3 +62,33 @@ def test_evaluation_reports_model_and_baselines() -> None:
 def test_confusion_matrix_counts_every_row() -> None:
     cm = confusion_matrix(np.array([0.1, 0.9, 0.8, 0.2]), np.array([0, 1, 0, 1]), 0.5)
     assert cm.sum() == 4 and cm[1, 1] == 1 and cm[0, 0] == 1
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 0.6, 1.0])
+def test_confusion_matrix_uses_the_threshold_of_accuracy_and_f1(rate: float) -> None:
+    rng = np.random.default_rng(4)
+    scores = np.round(rng.random(40), 1)  # ties at the threshold
+    labels = (rng.random(40) < 0.4).astype(float)
+    scores[3], labels[5] = np.nan, np.nan  # neither row is counted
+    cm = confusion_matrix(scores, labels, rate)
+    assert cm.shape == (2, 2) and cm.sum() == 38
+    accuracy = M.binary_metrics(scores, labels, rate)["accuracy"]
+    assert (cm[0, 0] + cm[1, 1]) / cm.sum() == pytest.approx(accuracy)
+    s, y = M.labelled(scores, labels)
+    pred = M.predict_positive(s, rate)
+    assert cm[:, 1].sum() == pred.sum() and cm[1].sum() == y.sum()
+
+
+def test_confusion_matrix_of_no_labelled_rows_is_empty() -> None:
+    cm = confusion_matrix(np.array([0.5, np.nan]), np.array([np.nan, 1.0]), 0.5)
+    assert cm.tolist() == [[0, 0], [0, 0]]
+
+
+def test_split_fingerprint_follows_posts_and_pair_targets() -> None:
+    split = _split()
+    fp = split_fingerprint(split.frame, split.pairs)
+    a, b, t = split.pairs
+    assert fp == split_fingerprint(split.frame, (a[::-1], b[::-1], t[::-1]))  # order is no part
+    assert fp != split_fingerprint(split.frame, (a, b, 1 - t))
+    other = split.frame.assign(shortcode=[f"t{i}" for i in range(len(split.frame))])
+    assert fp != split_fingerprint(other, split.pairs)

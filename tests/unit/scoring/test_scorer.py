@@ -1,3 +1,5 @@
+"""The scorer loader, the heuristic scorer and its sharpness map."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +10,8 @@ import numpy as np
 import pytest
 
 from picme.errors import InputError
-from picme.scoring.api import HeuristicScorer, champion_uri, load_scorer, sharpness_map
+from picme.scoring.api import champion_uri, load_scorer
+from picme.scoring.heuristic import HeuristicScorer, sharpness_map
 from picme.settings import get_settings
 
 
@@ -81,16 +84,3 @@ def test_scorer_module_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
-
-
-def test_tracking_does_not_leak_into_other_homes(tmp_path: Path, monkeypatch) -> None:
-    from picme.registry.tracking import use_tracking
-
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    a = get_settings(home=tmp_path / "a")
-    use_tracking(a)
-    b = get_settings(home=tmp_path / "b")
-    assert str(tmp_path / "b") in b.tracking_uri
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    use_tracking(a)  # an explicit user choice stays as it was
-    assert get_settings(home=tmp_path / "b").tracking_uri == "http://127.0.0.1:5000"

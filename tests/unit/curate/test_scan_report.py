@@ -110,6 +110,23 @@ def test_html_escapes_every_album_text(name: str) -> None:
     assert "highlights/01_%3C" in page or "highlights/01_a%26b%27c.jpg" in page
 
 
+def test_long_sections_stop_with_a_pointer_and_rendering_is_repeatable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import picme.curate.report as report
+
+    doc = _doc("a.jpg")
+    skipped = doc["files"][1]
+    doc["files"] += [{**skipped, "path": f"x/{k}.jpg"} for k in range(3)]
+    doc["counts"]["skipped"] = 4
+    monkeypatch.setattr(report, "MAX_SKIPPED_ROWS", 2)
+    page = render_html(doc)
+    assert page == render_html(doc)
+    assert page.count("<tr><td>") == 2
+    assert '</table><p class="more">… and 2 more: see curation.json</p>' in page
+    assert page.endswith("</body></html>\n")
+
+
 def test_curation_modules_import_no_heavy_libraries() -> None:
     code = (
         "import sys, picme.cli.app, picme.curate.run, picme.synthetic.album\n"

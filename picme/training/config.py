@@ -1,0 +1,86 @@
+"""The training stage's options, declared once.
+
+``picme train`` turns the fields into its command-line options (:mod:`picme.cli.options`),
+the Prefect flows take a ``TrainConfig`` as a parameter (so a deployment shows each field's
+description) and :func:`picme.training.run.train_and_register` reads it. Fields marked
+``{"cli": False}`` are for tests, benchmarks and larger machines, not for the CLI contract.
+
+A pydantic dataclass rather than a BaseModel: a BaseModel field named ``register`` shadows
+``ABCMeta.register``, and the trainer copies the configuration with :func:`copy.copy` and
+logs it with :func:`dataclasses.asdict`, which a dataclass supports as it is.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    """What to train and how: the model, its loss and the optimisation settings."""
+
+    model: str = Field(default="fusion", description="seed-cnn, metadata, fusion or backbone.")
+    loss: str = Field(default="pairwise", description="bce, mse, cosine or pairwise.")
+    epochs: int | None = Field(default=None, description="Default: per model.")
+    batch_size: int = Field(default=32, description="Examples (or pairs) per batch.")
+    lr: float = Field(default=1e-3, description="Learning rate of AdamW.")
+    image_size: int | None = Field(default=None, description="Default: per model.")
+    arch: str | None = Field(default=None, description="Backbone architecture (default resnet50).")
+    weights: str | None = Field(
+        default=None, description="Pretrained weights file (never downloaded)."
+    )
+    from_scratch: bool = Field(default=False, description="Backbone from random initialisation.")
+    register: bool = Field(
+        default=True, description="Register the model in MLflow and let the champion rule decide."
+    )
+    devices: int = Field(
+        default=1, description="GPUs to use; more than 1 trains with DDP (one process each)."
+    )
+    accelerator: str = Field(
+        default="auto",
+        description="Lightning accelerator: auto (a GPU when present), gpu or cpu.",
+        json_schema_extra={"cli": False},
+    )
+    seed: int | None = Field(default=None, description="Default: PICME_SEED.")
+    num_workers: int = Field(
+        default=0,
+        description="DataLoader worker processes (0: load in the training process).",
+        json_schema_extra={"cli": False},
+    )
+    patience: int = Field(
+        default=3,
+        description="Epochs without a lower validation loss before training stops early.",
+        json_schema_extra={"cli": False},
+    )
+    meta_dropout: float = Field(
+        default=0.3,
+        description="Probability of hiding an example's metadata during training, so the "
+        "model also ranks images that come without caption, time or followers.",
+        json_schema_extra={"cli": False},
+    )
+    use_cache: bool = Field(
+        default=True,
+        description="Keep decoded images in PICME_HOME's cache, so later runs skip decoding.",
+        json_schema_extra={"cli": False},
+    )
+    fast_dev_run: bool = Field(
+        default=False,
+        description="One batch of each split, no early stopping (Lightning's smoke test).",
+        json_schema_extra={"cli": False},
+    )
+    saliency_examples: int = Field(
+        default=3,
+        description="Test images whose saliency maps are logged.",
+        json_schema_extra={"cli": False},
+    )
+    plots: bool = Field(
+        default=True,
+        description="Log the evaluation plots with the run.",
+        json_schema_extra={"cli": False},
+    )
+    pairs_per_epoch: int | None = Field(
+        default=None,
+        description="At most this many training pairs per epoch (default: all).",
+        json_schema_extra={"cli": False},
+    )

@@ -1,0 +1,156 @@
+"""What a training run logs to MLflow: its parameters (every TrainConfig field, the split
+sizes, the training table's and the test split's identity), its test metrics, its plots,
+and the model as a pyfunc (``picme.models.pyfunc``: weights and preprocessing as artifacts,
+with a signature and an input example), registered as ``picme-scorer`` when asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import numpy as np
+import torch
+from mlflow.models import infer_signature
+
+from picme.dataset.fingerprint import table_fingerprint
+from picme.models.infer import predict_prepared
+from picme.models.pyfunc import PREPROCESSING, WEIGHTS, PicmePyfunc, input_example
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from picme.models.nets import PicmeNet
+    from picme.models.preprocess import Preprocessing
+    from picme.settings import Settings
+    from picme.training.config import TrainConfig
+    from picme.training.fit import Trained
+
+log = logging.getLogger(__name__)
+
+
+def table_identity(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
+    """rows, accounts and fingerprint of the training table (the frame's own, when the
+    table's cannot be read)."""
+    try:
+        return dict(table_fingerprint(settings))
+    except Exception as exc:  # the identity is informative; training need not stop for it
+        log.warning("table fingerprint unavailable (%s); hashing the frame instead", exc)
+        digest = hashlib.sha256(
+            frame.sort_values("shortcode").to_csv(index=False).encode()
+        ).hexdigest()[:16]
+        return {
+            "rows": len(frame),
+            "accounts": int(frame["owner_username"].nunique()),
+            "fingerprint": digest,
+        }
+
+
+def _config_fields(cfg: TrainConfig) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def run_params(
+    cfg: TrainConfig, trained: Trained, identity: dict[str, Any], split_fp: str
+) -> dict[str, str]:
+    dm = trained.dm
+    params: dict[str, Any] = _config_fields(cfg)
+    params.update(
+        {
+            "rows_train": len(dm.splits["train"].frame),
+            "rows_val": len(dm.splits["val"].frame),
+            "rows_test": len(dm.splits["test"].frame),
+            "pairs_train": len(dm.splits["train"].pairs[0]),
+            "pairs_test": len(dm.splits["test"].pairs[0]),
+            "rows_dropped_undecodable": len(dm.dropped),
+            "table_rows": identity.get("rows"),
+            "table_accounts": identity.get("accounts"),
+            "table_fingerprint": identity.get("fingerprint"),
+            "split_fingerprint": split_fp,
+            "meta_columns": ",".join(trained.prep.meta_columns),
+            "target": trained.prep.target,
+            "precision": str(trained.trainer.precision),
+            "accelerator": type(trained.trainer.accelerator).__name__,
+            "epochs_run": trained.epochs_run,
+        }
+    )
+    if cfg.weights:  # a local path says nothing secret, but only its name is useful
+        params["weights"] = Path(cfg.weights).name
+    return {k: ("" if v is None else str(v)[:5000]) for k, v in params.items()}
+
+
+def requirements() -> list[str]:
+    reqs = []
+    for pkg in ("torch", "mlflow", "numpy", "opencv-python-headless", "pillow", "picme"):
+        try:
+            reqs.append(f"{pkg}=={version(pkg)}")
+        except PackageNotFoundError:
+            continue
+    return reqs
+
+
+def pyfunc_model(net: PicmeNet, prep: Preprocessing, workdir: Path) -> dict[str, Any]:
+    """The keyword arguments of ``mlflow.pyfunc.log_model``/``save_model`` for this network:
+    its weights and preprocessing written under ``workdir``, a signature, an input example."""
+    weights = workdir / "weights.pt"
+    net.cpu()
+    torch.save(net.state_dict(), weights)
+    prep_path = prep.save(workdir / "preprocessing.json")
+    example = input_example(prep, n=2)
+    out = predict_prepared(net, prep, example["images"], example["meta"])
+    return {
+        "python_model": PicmePyfunc(),
+        "artifacts": {WEIGHTS: str(weights), PREPROCESSING: str(prep_path)},
+        "signature": infer_signature(example, out),
+        "input_example": example,
+        "pip_requirements": requirements(),
+    }
+
+
+def log_model(
+    trained: Trained, settings: Settings, workdir: Path, register: bool
+) -> tuple[str | None, str]:
+    """Log the pyfunc in the active run; returns (registered version or None, model URI)."""
+    spec = pyfunc_model(trained.net, trained.prep, workdir)
+    # mlflow warns that a python_model object is pickled; ours pickles by reference to the
+    # installed picme package and holds no state (weights and preprocessing are artifacts).
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            registered_model_name=settings.model_name if register else None,
+            **spec,
+        )
+    finally:
+        pyfunc_log.setLevel(level)
+    registered = info.registered_model_version if register else None
+    return (None if registered is None else str(registered)), info.model_uri
+
+
+def log_run(
+    run_id: str,
+    trained: Trained,
+    settings: Settings,
+    *,
+    params: dict[str, str],
+    metrics: dict[str, float],
+    plots: list[Path],
+    workdir: Path,
+    register: bool,
+) -> str | None:
+    """Params, finite metrics, plots (under ``plots/``) and the model, in run ``run_id``;
+    returns the registered version, or None when not registered."""
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_params(params)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+        for f in plots:
+            mlflow.log_artifact(str(f), artifact_path="plots")
+        registered, _uri = log_model(trained, settings, workdir, register)
+    return registered
