@@ -43,7 +43,7 @@ def _arrays(spec, workers: int):  # type: ignore[no-untyped-def]
     """Per-photo arrays of a labelled album, through the same worker code as curate."""
     from picme.curate.analyze import AnalyzeConfig, analyze_stream
     from picme.curate.scan import scan_album
-    from picme.features.extract import ANALYSIS_SIDE
+    from picme.features.extractors import ANALYSIS_SIDE
 
     scan = scan_album(spec.root)
     photos = scan.photos
@@ -335,7 +335,7 @@ def bench_scale(args: argparse.Namespace) -> str:
     from picme.curate.analyze import EMBED_SIDE
     from picme.curate.grouping import group_labels
     from picme.curate.select import select
-    from picme.features.extract import FEATURE_COLUMNS
+    from picme.features.extractors import FEATURE_COLUMNS
 
     rng = np.random.default_rng(0)
     n = args.n

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from picme import imagefeat  # noqa: E402
+from picme.features import extractors, table  # noqa: E402
 from picme.features.decode import decode_image, resize_max_side  # noqa: E402
 from picme.util.atomic import atomic_open  # noqa: E402
 
@@ -126,7 +126,7 @@ def stage_costs(paths: Sequence[Path], rounds: int = 3) -> dict[str, float]:
     """Milliseconds per image of decode and of each registered extractor: per image the
     best of ``rounds`` (filters out other work's load spikes), then the median over images."""
     decode_key = "decode (max_side=512)"
-    names = imagefeat.available_extractors()
+    names = extractors.available_extractors()
     costs: dict[str, list[float]] = {decode_key: []}
     costs.update({f"extractor `{name}`": [] for name in names})
     for p in paths:
@@ -135,11 +135,11 @@ def stage_costs(paths: Sequence[Path], rounds: int = 3) -> dict[str, float]:
             t0 = time.perf_counter()
             rgb = decode_image(p, max_side=512)
             best[decode_key] = min(best[decode_key], time.perf_counter() - t0)
-            inp = imagefeat.FeatureInput(rgb)
+            inp = extractors.FeatureInput(rgb)
             _ = inp.gray, inp.gray_hist, inp.small_hsv  # shared by several extractors
             for name in names:
                 t0 = time.perf_counter()
-                imagefeat.get_extractor(name)(inp)
+                extractors.get_extractor(name)(inp)
                 key = f"extractor `{name}`"
                 best[key] = min(best[key], time.perf_counter() - t0)
         for key, value in best.items():
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Warm the page cache and the lazy imports so every run below reads from memory.
         each(paths, lambda p: Path(p).read_bytes())()
-        imagefeat.features_from_array(decode_image(paths[0], 512))
+        extractors.features_from_array(decode_image(paths[0], 512))
 
         # The machine is shared: baseline and candidate alternate in blocks, so a change
         # of load hits both sides of each ratio alike.
@@ -172,9 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i in range(0, len(paths), BLOCK):
             block = paths[i : i + BLOCK]
             t_imread += timed(each(block, cv2.imread))
-            t_serial += timed(functools.partial(imagefeat.extract_features_for_paths, block, 1))
+            t_serial += timed(functools.partial(table.extract_features_for_paths, block, 1))
         t_pool_base = timed(each(paths, cv2.imread))
-        t_pool = timed(lambda: imagefeat.extract_features_for_paths(paths, workers=args.workers))
+        t_pool = timed(lambda: table.extract_features_for_paths(paths, workers=args.workers))
         t_pool_base = (t_pool_base + timed(each(paths, cv2.imread))) / 2
         decoders = decoder_costs(sub)
         stages = stage_costs(sub)

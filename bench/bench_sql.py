@@ -45,9 +45,28 @@ def _hex_ids(rng: np.random.Generator, n: int) -> pa.Array:
     return pa.array(["".join(f"{v:016x}" for v in w) for w in words.tolist()])
 
 
+def _image_ids(rng: np.random.Generator, n: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """sha256 and perceptual hash of each post's image, and which posts repost another's."""
+    sha = _hex_ids(rng, n)
+    phash = rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)
+    # 0.5% repost another post's image (same file); 0.5% a near copy (1-3 bits apart).
+    copy_idx = np.flatnonzero(rng.random(n) < 0.005)
+    src = rng.integers(0, n, len(copy_idx))
+    sha_np = np.array(sha.to_pylist(), dtype=object)
+    sha_np[copy_idx] = sha_np[src]
+    phash[copy_idx] = phash[src]
+    near_idx = np.flatnonzero(rng.random(n) < 0.005)
+    near_src = rng.integers(0, n, len(near_idx))
+    flips = np.zeros(len(near_idx), dtype=np.int64)
+    for _ in range(3):
+        flips |= np.left_shift(np.int64(1), rng.integers(0, 63, len(near_idx)).astype(np.int64))
+    phash[near_idx] = phash[near_src] ^ flips
+    return pa.array(sha_np.tolist()), phash, copy_idx
+
+
 def generate(lake: Path, n_posts: int, n_accounts: int, seed: int = 0) -> dict[str, int]:
     """Write posts, media and image_features Parquet files for n_posts generated posts."""
-    from picme.features.extract import FEATURE_COLUMNS
+    from picme.features.extractors import FEATURE_COLUMNS
 
     rng = np.random.default_rng(seed)
     # Posts per account: lognormal, so most accounts post tens of times and a few thousands.
@@ -79,21 +98,7 @@ def generate(lake: Path, n_posts: int, n_accounts: int, seed: int = 0) -> dict[s
 
     shortcodes = pa.array([f"B{i:010d}" for i in range(n)])
     paths = pc.binary_join_element_wise("/bench/img/", shortcodes, ".jpg", "")
-    sha = _hex_ids(rng, n)
-    phash = rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)
-    # 0.5% repost another post's image (same file); 0.5% a near copy (1-3 bits apart).
-    copy_idx = np.flatnonzero(rng.random(n) < 0.005)
-    src = rng.integers(0, n, len(copy_idx))
-    sha_np = np.array(sha.to_pylist(), dtype=object)
-    sha_np[copy_idx] = sha_np[src]
-    phash[copy_idx] = phash[src]
-    near_idx = np.flatnonzero(rng.random(n) < 0.005)
-    near_src = rng.integers(0, n, len(near_idx))
-    flips = np.zeros(len(near_idx), dtype=np.int64)
-    for _ in range(3):
-        flips |= np.left_shift(np.int64(1), rng.integers(0, 63, len(near_idx)).astype(np.int64))
-    phash[near_idx] = phash[near_src] ^ flips
-    sha = pa.array(sha_np.tolist())
+    sha, phash, copy_idx = _image_ids(rng, n)
 
     captions = pa.array(
         [f"caption {i} " + "#tag " * (i % 9) + "@friend " * (i % 3) for i in range(1000)]

@@ -2,29 +2,34 @@
 
 Two ways to compute image features, with identical results:
 
-* default: one task calls ``picme.features.extract.update_image_features``, which batches the
+* default: one task calls ``picme.features.table.update_image_features``, which batches the
   images over a local process pool (never one Prefect task per image);
 * ``settings.dask_address`` (``PICME_DASK_ADDRESS``) or the ``dask_address`` parameter
   names an existing Dask scheduler: the images still to do are cut into batches, each
   batch is one Prefect task on a ``DaskTaskRunner`` connected to that cluster, and the
   records are merged into lake/image_features here.
 
-Both stages are cached on a hash of the lake tables they read, the settings, the task
-source and the library code that computes them, so a run over an unchanged lake is
-skipped. The training-table task's key also carries the UTC date: posts settle with time
-(``settle_days``), so a table built yesterday may differ from today's on the same lake.
+The options are those of ``picme features`` (:class:`picme.dataset.config.FeaturesConfig`,
+the ``config`` parameter). Both stages are cached on a hash of the lake tables they read,
+the settings, the task source and the library code that computes them, so a run over an
+unchanged lake is skipped. The training-table task's key also carries the UTC date: posts
+settle with time (``settle_days``), so a table built yesterday may differ from today's on
+the same lake.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.futures import as_completed
+from pydantic import BaseModel
 
 from flows.common import (
     code_fingerprint,
@@ -38,13 +43,54 @@ from flows.common import (
     settings_key,
     settings_payload,
 )
+from picme.dataset.build import build_training_table
+from picme.dataset.config import FeaturesConfig
+from picme.dataset.run import features_settings
+from picme.features.table import extract_features_for_paths, update_image_features
 
 PROGRESS_KEY = "picme-features-progress"
 DEFAULT_BATCH = 64
-FEATURE_MODULES = ("picme.features.extract", "picme.features.decode")
-BUILD_MODULES = ("picme.dataset.build", "picme.dataset.sql")
 # The payload itself is left out of the keys: settings_key hashes the fields that matter.
 CACHE_POLICY = (INPUTS - "settings") + TASK_SOURCE
+
+
+class ImageFeaturesOutcome(BaseModel):
+    """The image-features step: its report's counts, where it ran, whether it was cached."""
+
+    summary: str
+    n_new: int
+    n_cached: int
+    n_failed: int
+    engine: Literal["processes", "dask"]
+    cached: bool = False
+
+
+class TrainingTableOutcome(BaseModel):
+    """The training-table step: rows, exclusions per reason, fingerprint, cached or not."""
+
+    summary: str
+    rows: int
+    excluded: dict[str, int]
+    fingerprint: str
+    cached: bool = False
+
+
+class FeaturesFlowResult(BaseModel):
+    """What the features flow returns: both steps and the lake's table counts after them."""
+
+    image_features: ImageFeaturesOutcome
+    training: TrainingTableOutcome
+    counts: list[dict[str, Any]]
+
+
+def package_modules(package: str) -> tuple[str, ...]:
+    """Every module of a library package (located, not imported): a change to any of them
+    reruns the cached step. Reruns are cheap where the step itself is incremental."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(package)
+    found = pkgutil.iter_modules(list(spec.submodule_search_locations), package + ".")
+    return tuple(sorted(m.name for m in found if not m.ispkg))
 
 
 def _progress_reporter(description: str) -> Any:
@@ -66,35 +112,31 @@ def _progress_reporter(description: str) -> Any:
 @task(name="image-features", cache_policy=CACHE_POLICY, persist_result=True)
 def image_features_task(
     settings: dict[str, Any], key: str, lake_fingerprint: str, code: str
-) -> dict[str, Any]:
-    from picme.features.extract import update_image_features
-
+) -> ImageFeaturesOutcome:
     report = update_image_features(
         load_settings(settings), progress=_progress_reporter("image features (process pool)")
     )
-    return {
-        "summary": report.summary(),
-        "n_new": report.n_new,
-        "n_cached": report.n_cached,
-        "n_failed": report.n_failed,
-        "engine": "processes",
-    }
+    return ImageFeaturesOutcome(
+        summary=report.summary(),
+        n_new=report.n_new,
+        n_cached=report.n_cached,
+        n_failed=report.n_failed,
+        engine="processes",
+    )
 
 
 @task(name="image-features-batch")
 def feature_batch_task(paths: list[str], max_side: int) -> list[dict[str, Any]]:
     """One batch in this process: on Dask the worker processes are the parallelism."""
-    from picme.features.extract import extract_features_for_paths
-
     return extract_features_for_paths(paths, workers=1, max_side=max_side)
 
 
 @flow(name="image-features-dask")
-def dask_features_flow(settings: dict[str, Any], batch_size: int = DEFAULT_BATCH) -> dict:
+def dask_features_flow(
+    settings: dict[str, Any], batch_size: int = DEFAULT_BATCH
+) -> ImageFeaturesOutcome:
     """Runs under a DaskTaskRunner (see :func:`features_flow`): batches go to the cluster;
     update_image_features chooses the images and merges the records, as it does locally."""
-    from picme.features.extract import update_image_features
-
     logger = get_run_logger()
     size = max(1, batch_size)
     n_batches = [0]
@@ -117,31 +159,31 @@ def dask_features_flow(settings: dict[str, Any], batch_size: int = DEFAULT_BATCH
         return [r for batch in results for r in batch]
 
     report = update_image_features(load_settings(settings), extract=on_dask)
-    return {
-        "summary": f"{report.summary()} (on Dask, {n_batches[0]} batches)",
-        "n_new": report.n_new,
-        "n_cached": report.n_cached,
-        "n_failed": report.n_failed,
-        "engine": "dask",
-    }
+    return ImageFeaturesOutcome(
+        summary=f"{report.summary()} (on Dask, {n_batches[0]} batches)",
+        n_new=report.n_new,
+        n_cached=report.n_cached,
+        n_failed=report.n_failed,
+        engine="dask",
+    )
 
 
 @task(name="build-training-table", cache_policy=CACHE_POLICY, persist_result=True)
 def build_table_task(
     settings: dict[str, Any], key: str, lake_fingerprint: str, day: str, code: str
-) -> dict[str, Any]:
-    from picme.dataset.build import build_training_table
-
+) -> TrainingTableOutcome:
     report = build_training_table(load_settings(settings))
-    return {
-        "summary": report.summary(),
-        "rows": int(report.rows),
-        "excluded": {str(k): int(v) for k, v in dict(report.excluded or {}).items()},
-        "fingerprint": str(report.fingerprint),
-    }
+    return TrainingTableOutcome(
+        summary=report.summary(),
+        rows=int(report.rows),
+        excluded={str(k): int(v) for k, v in dict(report.excluded or {}).items()},
+        fingerprint=str(report.fingerprint),
+    )
 
 
-def run_image_features(settings_dict: dict[str, Any], batch_size: int, refresh: bool) -> dict:
+def run_image_features(
+    settings_dict: dict[str, Any], batch_size: int, refresh: bool
+) -> ImageFeaturesOutcome:
     """Dispatch to the Dask or the process-pool path; called inside a flow."""
     s = load_settings(settings_dict)
     if s.dask_address:
@@ -156,53 +198,63 @@ def run_image_features(settings_dict: dict[str, Any], batch_size: int, refresh: 
         settings_dict,
         settings_key(settings_dict),
         lake_fp,
-        code_fingerprint(FEATURE_MODULES),
+        code_fingerprint(package_modules("picme.features")),
     )
-    return result
+    return ImageFeaturesOutcome.model_validate(result)
 
 
 @flow(name="features", log_prints=True)
 def features_flow(
     home: str | None = None,
+    config: FeaturesConfig = FeaturesConfig(),
     dask_address: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     force: bool = False,
-) -> dict[str, Any]:
+) -> FeaturesFlowResult:
     """Image features for new lake media, then the training table, labels, pairs, split.
 
-    ``dask_address`` (default: ``PICME_DASK_ADDRESS``) sends the image batches to an
-    existing Dask cluster, e.g. ``tcp://10.0.0.5:8786``.
+    Args:
+        home: PICME_HOME, the data folder (default: the PICME_HOME of the process running
+            the flow).
+        config: The options of `picme features`; each one left at its default keeps the
+            setting of the environment (PICME_*).
+        dask_address: An existing Dask scheduler for the image batches, e.g.
+            tcp://10.0.0.5:8786 (default: PICME_DASK_ADDRESS; none: a local process pool).
+        batch_size: Images per Dask task.
+        force: Recompute both steps even when the lake has not changed.
     """
     logger = get_run_logger()
-    settings = resolve_settings(home, dask_address=dask_address)
+    settings = features_settings(config, resolve_settings(home, dask_address=dask_address))
     payload = settings_payload(settings)
     # Derived tables deleted under an unchanged lake must be rebuilt, not served from cache.
     refresh_feat = force or not lake_table_path(settings, "image_features").is_file()
     refresh_build = force or not lake_table_path(settings, "training").is_file()
 
     feat = run_image_features(payload, batch_size, refresh_feat)
-    if feat.get("cached"):
+    if feat.cached:
         logger.info("lake unchanged since the last features run: image features skipped")
     else:
-        print(feat["summary"])
+        print(feat.summary)
 
     # The build also reads the image features just written (or kept).
     lake_fp = content_fingerprint(
         [*lake_inputs_for_features(settings), lake_table_path(settings, "image_features")]
     )
     day = datetime.now(UTC).date().isoformat()
-    build = run_cached(
-        build_table_task,
-        refresh_build,
-        payload,
-        settings_key(payload),
-        lake_fp,
-        day,
-        code_fingerprint(BUILD_MODULES, sql=True),
+    build = TrainingTableOutcome.model_validate(
+        run_cached(
+            build_table_task,
+            refresh_build,
+            payload,
+            settings_key(payload),
+            lake_fp,
+            day,
+            code_fingerprint(package_modules("picme.dataset"), sql=True),
+        )
     )
-    if build["cached"]:
+    if build.cached:
         logger.info("lake unchanged today: training table reused")
     else:
-        print(build["summary"])
+        print(build.summary)
     counts = publish_counts(settings, "features")
-    return {"image_features": feat, "training": build, "counts": counts}
+    return FeaturesFlowResult(image_features=feat, training=build, counts=counts)

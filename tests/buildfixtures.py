@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 # Only the issue's contract columns, on purpose (not picme.lake.tables's schemas, which carry
@@ -213,7 +213,7 @@ def write_lake(lake_dir: Path, posts: pa.Table, media: pa.Table, features: pa.Ta
 
 def params(**settings: Any) -> dict[str, Any]:
     """The queries' $parameters for these settings (defaults otherwise), at NOW."""
-    from picme.dataset.build import query_parameters
+    from picme.dataset.params import query_parameters
     from picme.settings import get_settings
 
     return query_parameters(get_settings(**settings), NOW)

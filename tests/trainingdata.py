@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from picme.dataset.build import METADATA_COLUMNS
-from picme.features.extract import FEATURE_COLUMNS, features_from_array
+from picme.dataset.contract import METADATA_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS, features_from_array
 
 
 @dataclass

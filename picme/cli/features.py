@@ -1,46 +1,22 @@
+"""``picme features``: image features, then the training table; the options are declared by
+:class:`picme.dataset.config.FeaturesConfig`."""
+
 from __future__ import annotations
 
 import typer
 
 from picme.cli.common import user_errors
+from picme.cli.options import config_options
+from picme.dataset.config import FeaturesConfig
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def features(
-        workers: int = typer.Option(0, "--workers", help="Processes (0: one per core)."),
-        split: str | None = typer.Option(None, "--split", help="'account' or 'time'."),
-        threshold: float | None = typer.Option(
-            None, "--threshold", help="Binary label: likes/followers above this."
-        ),
-        include_videos: bool = typer.Option(
-            False,
-            "--include-videos",
-            help="Keep videos (their cover image); or PICME_INCLUDE_VIDEOS.",
-        ),
-    ) -> None:
+    @config_options(FeaturesConfig)
+    def features(config: FeaturesConfig) -> None:
         """Compute image features, then build the training table, labels, pairs and splits."""
-        from datetime import UTC, datetime
+        # OpenCV, Arrow and DuckDB load when the stage runs, not for `picme --help`.
+        from picme.dataset.run import run_features
 
-        from picme.dataset.build import build_training_table, query_parameters
-        from picme.features.extract import update_image_features
-        from picme.settings import get_settings
-
-        overrides: dict[str, object] = {}
-        # Only a given flag overrides the environment (PICME_INCLUDE_VIDEOS=1 stays on).
-        if include_videos:
-            overrides["include_videos"] = True
-        if workers:
-            overrides["workers"] = workers
-        if split:
-            overrides["split"] = split
-        if threshold is not None:
-            overrides["engagement_threshold"] = threshold
-        settings = get_settings(**overrides)
-        # Bad settings fail now, not after minutes of image features.
-        query_parameters(settings, datetime.now(UTC))
-        feat = update_image_features(settings=settings)
-        typer.echo(feat.summary())
-        report = build_training_table(settings=settings)
-        typer.echo(report.summary())
+        run_features(config, on_summary=typer.echo)

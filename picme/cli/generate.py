@@ -1,32 +1,25 @@
-from __future__ import annotations
+"""``picme generate``: a sample instaloader tree, its options declared by
+:class:`picme.synthetic.config.GenerateConfig`."""
 
-from pathlib import Path
+from __future__ import annotations
 
 import typer
 
 from picme.cli.common import user_errors
+from picme.cli.options import config_options
+from picme.synthetic.config import GenerateConfig
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def generate(
-        out: Path | None = typer.Option(None, "--out", help="Target folder (default: raw/)."),
-        accounts: int = typer.Option(6, "--accounts", help="Number of accounts."),
-        posts: int = typer.Option(40, "--posts", help="Posts per account."),
-        seed: int = typer.Option(0, "--seed"),
-        image_size: int = typer.Option(256, "--image-size", help="Long side of images (px)."),
-    ) -> None:
+    @config_options(GenerateConfig)
+    def generate(config: GenerateConfig) -> None:
         """Write a sample instaloader tree with a learnable image/engagement relation."""
+        # Settings (pydantic-settings), numpy, OpenCV and instaloader load when a sample is
+        # written, not for `picme --help`.
         from picme.settings import get_settings
-        from picme.synthetic.instagram import generate_sample
+        from picme.synthetic.instagram import generate_from_config
 
-        settings = get_settings()
-        summary = generate_sample(
-            out or settings.raw_dir,
-            n_accounts=accounts,
-            posts_per_account=posts,
-            seed=seed,
-            image_size=image_size,
-        )
+        summary = generate_from_config(config, get_settings().raw_dir)
         typer.echo(summary.summary())

@@ -28,7 +28,8 @@ from picme.features.decode import (
     read_capture_time,
     read_image_bytes,
 )
-from picme.features.extract import FEATURE_COLUMNS, HIST_BINS, features_from_array, phash_to_int64
+from picme.features.extractors import FEATURE_COLUMNS, HIST_BINS, features_from_array
+from picme.features.phash import phash_to_int64
 from picme.util.pool import map_chunks
 
 # Side of the luminance embedding: 12x12 keeps small framing shifts (a few per cent) near a

@@ -27,7 +27,7 @@ from picme.curate.grouping import DEFAULT_GROUPING
 from picme.curate.scan import AlbumFile, AlbumScan
 from picme.curate.select import DEFAULT_DIVERSITY, DEFAULT_GATE, Selection
 from picme.features.decode import ImageDecodeError, decode_image
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.scoring.base import Scorer
 from picme.util.atomic import atomic_open
 

@@ -33,7 +33,7 @@ from picme.curate.report import FORMAT, HTML_NAME, JSON_NAME, Curated, write_out
 from picme.curate.scan import AlbumFile, AlbumScan, scan_album
 from picme.curate.select import select
 from picme.errors import InputError, PicmeError
-from picme.features.extract import ANALYSIS_SIDE, FEATURE_COLUMNS
+from picme.features.extractors import ANALYSIS_SIDE, FEATURE_COLUMNS
 from picme.registry.status import no_champion_reason
 from picme.scoring import api as scoring_api
 from picme.scoring.base import Scorer

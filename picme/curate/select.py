@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 
 _F = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
 REFERENCE_CONTRAST = 0.2

@@ -2,8 +2,11 @@
 name), labels, leak-free splits, near-duplicate exclusions and within-account pairs, written
 as ``lake/training/``.
 
-``sql``: the query loader; ``build``: the build itself, ``METADATA_COLUMNS`` and the table
-fingerprint.
+``build``: ``build_training_table``; ``contract``: ``METADATA_COLUMNS`` and the other column
+lists; ``params``, ``inputs``, ``steps``, ``counts``, ``outputs``: its parts; ``sql``: the
+query loader; ``fingerprint``: ``table_fingerprint``; ``splits``: group-aware split plans
+and grouped folds; ``config`` and ``run``: the features stage (``FeaturesConfig``,
+``run_features``: image features, then the build).
 
 May import: ``picme.features``, ``picme.lake``, ``picme.util``, ``picme.settings``,
 ``picme.errors``.

@@ -72,6 +72,11 @@ def load_sql(name: str) -> str:
     return _read(path).strip().rstrip(";").strip()
 
 
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal (a path in ``read_parquet(...)``, say)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def query_params(sql: str) -> set[str]:
     """The ``$name`` parameters a query uses."""
     return set(_PARAM.findall(_COMMENT.sub("", sql)))
@@ -134,5 +139,5 @@ def connect(
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if temp_directory is not None:
-        con.execute("SET temp_directory = '" + str(temp_directory).replace("'", "''") + "'")
+        con.execute(f"SET temp_directory = {literal(str(temp_directory))}")
     return con

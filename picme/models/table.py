@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from picme.dataset.build import METADATA_COLUMNS
+from picme.dataset.contract import METADATA_COLUMNS
 from picme.errors import InputError
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.models.metrics import pairs_from_rows
 from picme.models.preprocess import Preprocessing, fit_stats
 

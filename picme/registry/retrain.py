@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from picme.dataset.build import table_fingerprint
+from picme.dataset.fingerprint import table_fingerprint
 from picme.errors import InputError
 from picme.registry.tracking import champion_info
 

@@ -9,7 +9,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from picme.features.extract import features_from_array, heuristic_quality
+from picme.features.extractors import features_from_array
+from picme.features.heuristic import heuristic_quality
 from picme.scoring.base import aligned, check_image
 
 HEURISTIC = "heuristic"

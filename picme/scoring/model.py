@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picme.errors import InputError
-from picme.features.extract import features_from_array
+from picme.features.extractors import features_from_array
 from picme.models.preprocess import Preprocessing, square_resize
 from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from picme.features.extract import features_from_array
+from picme.features.extractors import features_from_array
 from picme.models.ranker import TabularRanker
 from picme.scoring.base import aligned, check_image
 from picme.scoring.heuristic import sharpness_map

@@ -34,7 +34,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from picme.features.extract import FEATURE_COLUMNS, heuristic_quality
+from picme.features.extractors import FEATURE_COLUMNS
+from picme.features.heuristic import heuristic_quality
 from picme.models import metrics as M
 from picme.models.infer import predict_prepared
 

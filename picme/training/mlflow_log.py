@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from mlflow.models import infer_signature
 
-from picme.dataset.build import table_fingerprint
+from picme.dataset.fingerprint import table_fingerprint
 from picme.models.infer import predict_prepared
 from picme.models.pyfunc import PREPROCESSING, WEIGHTS, PicmePyfunc, input_example
 

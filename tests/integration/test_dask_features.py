@@ -64,10 +64,10 @@ def test_dask_runner_gives_the_default_runners_tables(
         local = features_flow(home=str(local_home))
         on_dask = features_flow(home=str(dask_home), dask_address=cluster, batch_size=8)
 
-    assert local["image_features"]["engine"] == "processes"
-    assert on_dask["image_features"]["engine"] == "dask"
-    n = local["image_features"]["n_new"]
-    assert n > 8 and on_dask["image_features"]["n_new"] == n  # several batches went out
+    assert local.image_features.engine == "processes"
+    assert on_dask.image_features.engine == "dask"
+    n = local.image_features.n_new
+    assert n > 8 and on_dask.image_features.n_new == n  # several batches went out
 
     features = Path("lake/image_features/image_features.parquet")
     got = _table(dask_home / features, "sha256", drop=("computed_at",))
@@ -76,4 +76,4 @@ def test_dask_runner_gives_the_default_runners_tables(
 
     training = Path("lake/training/training.parquet")
     assert _table(dask_home / training, "shortcode") == _table(local_home / training, "shortcode")
-    assert on_dask["training"]["fingerprint"] == local["training"]["fingerprint"]
+    assert on_dask.training.fingerprint == local.training.fingerprint

@@ -43,7 +43,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     from flows.common import COUNTS_KEY, EVALUATION_KEY, RETRAIN_KEY
     from flows.pipeline import pipeline_flow
     from flows.retrain import retrain_flow
-    from picme.dataset.build import table_fingerprint
+    from picme.dataset.fingerprint import table_fingerprint
     from picme.registry.tracking import champion_info, client
     from picme.settings import get_settings
     from picme.training.config import TrainConfig

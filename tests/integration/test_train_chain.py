@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("torch_one_thread")]
 
 def test_generated_data_trains_and_registers(tmp_path: Path) -> None:
     from picme.dataset.build import build_training_table
-    from picme.features.extract import update_image_features
+    from picme.features.table import update_image_features
     from picme.lake.ingest import ingest_raw
     from picme.scoring.api import load_scorer
     from picme.settings import get_settings

@@ -12,7 +12,7 @@ import pytest
 from picme.lake import tables as lake
 from picme.lake.ingest import classify_likes, ingest_raw
 from picme.settings import get_settings
-from picme.synthetic.instagram import (
+from picme.synthetic.posts import (
     make_post_node,
     save_profile,
     write_post,

@@ -14,7 +14,7 @@ from picme.errors import InputError
 from picme.lake import tables as lake
 from picme.lake.ingest import ingest_raw
 from picme.settings import get_settings
-from picme.synthetic.instagram import make_post_node, write_post, write_refresh
+from picme.synthetic.posts import make_post_node, write_post, write_refresh
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 SCRAPE = datetime(2026, 4, 1, 9, 0, 0, tzinfo=UTC)

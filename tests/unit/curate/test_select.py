@@ -13,7 +13,7 @@ from picme.curate.select import (
     select,
     similarity_to,
 )
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 
 D = 144
 GOOD = {

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from picme.dataset.build import METADATA_COLUMNS
-from picme.features.extract import FEATURE_COLUMNS
+from picme.dataset.contract import METADATA_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.models.metrics import pairs_from_rows, pairwise_accuracy
 from picme.models.ranker import RANKERS, TabularRanker, available_rankers, relevance
 from picme.training.evaluate import heuristic_scores

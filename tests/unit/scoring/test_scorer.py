@@ -27,7 +27,7 @@ def _photo(seed: int, blur: bool = False, h: int = 80, w: int = 120) -> np.ndarr
 
 
 def test_heuristic_scorer_matches_imagefeat_and_uses_given_features() -> None:
-    imagefeat = pytest.importorskip("picme.features.extract")
+    imagefeat = pytest.importorskip("picme.features.extractors")
     scorer = load_scorer("heuristic", get_settings())
     assert isinstance(scorer, HeuristicScorer)
     assert scorer.name == "heuristic" and scorer.version is None and scorer.max_side > 0
@@ -43,7 +43,7 @@ def test_heuristic_scorer_matches_imagefeat_and_uses_given_features() -> None:
 
 
 def test_heuristic_rejects_bad_inputs_with_one_line() -> None:
-    pytest.importorskip("picme.features.extract")
+    pytest.importorskip("picme.features.extractors")
     scorer = HeuristicScorer()
     with pytest.raises(InputError, match="image 0"):
         scorer.score_images([np.zeros((4, 4), np.uint8)])

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from picme.dataset.build import METADATA_COLUMNS
-from picme.features.extract import FEATURE_COLUMNS
+from picme.dataset.contract import METADATA_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.models.ranker import RANKERS
 from picme.training.select import CandidateResult, choose, cross_validate
 from tests.trainingdata import make_training_data

@@ -1,4 +1,4 @@
-"""picme.dataset.build end to end on a lake written in the test: the contract tables, counts that
+"""picme.dataset end to end on a lake written in the test: the contract tables, counts that
 add up, no leak across splits, clear errors, and nothing half-written."""
 
 from __future__ import annotations
@@ -15,16 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from picme.dataset import build
-from picme.dataset.build import (
-    BASE_COLUMNS,
-    METADATA_COLUMNS,
-    PAIR_COLUMNS,
-    build_training_table,
-    table_fingerprint,
-)
+from picme.dataset import contract, outputs
+from picme.dataset.build import build_training_table
+from picme.dataset.contract import BASE_COLUMNS, METADATA_COLUMNS, PAIR_COLUMNS
+from picme.dataset.fingerprint import table_fingerprint
 from picme.errors import InputError
-from picme.features.extract import FEATURE_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.settings import Settings, get_settings
 from tests.buildfixtures import NOW, account_posts, lake_tables, phash_of, post, sha_of, write_lake
 
@@ -84,7 +80,7 @@ def test_build_writes_the_contract_tables(picme_home: Path) -> None:
     )
     assert reasons["lonely-0"] == "no_baseline"
     assert report.excluded == {"hidden_likes": 1, "video": 1, "unsettled": 1, "no_baseline": 19}
-    assert set(report.excluded) <= set(build.REASONS)
+    assert set(report.excluded) <= set(contract.REASONS)
 
     # The split: no account on two sides, recorded with the table.
     sides: dict[str, set[str]] = {}
@@ -283,7 +279,7 @@ def test_failed_builds_keep_the_previous_table(
     def boom(*args: Any, **kwargs: Any) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr(build.json, "dumps", boom)
+    monkeypatch.setattr(outputs.json, "dumps", boom)
     with pytest.raises(OSError, match="disk full"):
         build_training_table(settings, now=NOW)
     assert {n: p.read_bytes() for n, p in _outputs(settings).items()} == before
@@ -329,7 +325,7 @@ def test_table_fingerprint_needs_a_readable_table(picme_home: Path) -> None:
 def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import picme.features.extract
+    import picme.dataset.run
     from picme.cli.app import app
 
     _lake(picme_home, _rows(3, 8))
@@ -344,7 +340,7 @@ def test_features_command_runs_the_build(picme_home: Path, monkeypatch: pytest.M
         calls.append(settings)
         return Done()
 
-    monkeypatch.setattr(picme.features.extract, "update_image_features", fake_update)
+    monkeypatch.setattr(picme.dataset.run, "update_image_features", fake_update)
     monkeypatch.setenv("PICME_INCLUDE_VIDEOS", "1")
     result = CliRunner().invoke(app, ["features", "--split", "time", "--threshold", "0.5"])
     assert result.exit_code == 0, result.output

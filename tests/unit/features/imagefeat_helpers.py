@@ -1,4 +1,4 @@
-"""Helpers the process-pool tests of test_imagefeat.py send to worker processes; kept in a
+"""Helpers the process-pool tests of test_table.py send to worker processes; kept in a
 module of their own so a worker imports only this, not the whole test module."""
 
 from __future__ import annotations

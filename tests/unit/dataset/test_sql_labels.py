@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from picme.dataset.build import METADATA_COLUMNS
+from picme.dataset.contract import METADATA_COLUMNS
 from picme.dataset.sql import create_table
 from tests.buildfixtures import NOW, account_posts, connect, params, post
 
