@@ -46,7 +46,13 @@ def curate_flow(
     home: str | None = None,
 ) -> CurationResult:
     """Pick the ``config.top`` highlights of ``album`` with ``config.model`` (default:
-    the champion)."""
+    the champion).
+
+    Args:
+        album: The album folder to curate (read recursively, never modified).
+        config: The curation options, as ``picme curate`` takes them.
+        home: PICME_HOME for this run (default: the worker's environment).
+    """
     settings = resolve_settings(home)
     album_path = str(Path(album).expanduser().resolve())
     result = curate_task(settings_payload(settings), album_path, config)

@@ -2,7 +2,7 @@
 everything curation needs from the pixels, returned as a few hundred bytes.
 
 From the decoded image (longer side ``decode_side``, reached through libjpeg's reduced
-decoding for JPEGs) a worker computes the image features of :mod:`picme.features.extract` (which
+decoding for JPEGs) a worker computes the image features of :mod:`picme.features.extractors` (which
 include the perceptual hash and the HSV histogram), a tiny luminance embedding for
 near-duplicate matching, the upright thumbnail for the contact sheet (written straight to
 disk), and either the heuristic score or the pixels at the scorer's size for batch scoring

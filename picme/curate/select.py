@@ -3,7 +3,7 @@
 Everything here works on small per-photo arrays (scores, features, hashes, embeddings,
 capture times), never on pixels. Every decision comes with the words that explain it.
 
-Quality gate (values are picme.features.extract's, computed at 512 px): a photo is *blurred*
+Quality gate (values are picme.features.extractors', computed at 512 px): a photo is *blurred*
 when its contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (that sharpness:
 ~0.5-1.5 blurred, ~4-5 crisp), *badly
 exposed* when its mean brightness is outside [min_brightness, max_brightness] or more than

@@ -5,11 +5,12 @@ real.
 References: the ``heuristic`` and ``followers`` baselines, ``random`` (chance: one half of
 the pairs), and the current champion when there is one. For each, the statistic is the
 difference in within-account pairwise accuracy (candidate minus reference) on the test
-pairs. Accounts are the unit of resampling: pairs of one account are not independent (same
-audience, same photographer), so resampling pairs would give intervals that are too narrow.
-The 95% interval is the 2.5th to 97.5th percentile of the difference over ``n_boot``
-resamples of the test accounts with replacement, the same resamples for every reference
-(paired). The candidate wins against a reference when the interval's lower end is above 0.
+pairs. The bootstrap has two levels: accounts are drawn with replacement first (pairs of one
+account are not independent: same audience, same photographer, so resampling pairs alone
+would give intervals that are too narrow), then each drawn account's pairs are resampled.
+Both scorers are judged on the same resampled pairs (paired). The 95% interval is the 2.5th
+to 97.5th percentile of the difference over ``n_boot`` resamples; the candidate wins
+against a reference when the interval's lower end is above 0.
 
 There is no free pass: the first model must beat the baselines too. A champion that could
 not be re-evaluated on this split is a failed comparison, and a failed comparison never
@@ -18,7 +19,7 @@ promotes. This module is pure numpy, so the rule is tested without MLflow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,14 +113,19 @@ class GateDecision:
         return "\n".join([self.reason] + [f"  {c.line()}" for c in self.comparisons])
 
 
-def _account_sums(o: PairOutcomes, order: list[object]) -> tuple[np.ndarray, np.ndarray]:
-    """Per account (in ``order``): the sum of right answers and the number of pairs."""
-    index = {acc: i for i, acc in enumerate(order)}
-    ok = np.isfinite(o.right)
-    pos = np.array([index[a] for a in o.account[ok]], np.int64)
-    sums = np.bincount(pos, weights=o.right[ok], minlength=len(order))
-    counts = np.bincount(pos, minlength=len(order)).astype(np.float64)
-    return sums, counts
+def _weights(account_idx: np.ndarray, n_acc: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+    """Bootstrap weights of the pairs, in chunks of resamples: accounts drawn with
+    replacement (multinomial), then each drawn account's pairs resampled (Poisson), so the
+    interval reflects both how accounts differ and how noisy one account's pairs are. With
+    a single test account this is the bootstrap over its pairs."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, 4_000_000 // max(1, len(account_idx))))
+    done = 0
+    while done < n_boot:
+        m = min(chunk, n_boot - done)
+        draws = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=m)
+        yield rng.poisson(draws[:, account_idx]).astype(np.float64)
+        done += m
 
 
 def compare(
@@ -131,29 +137,30 @@ def compare(
     level: float = LEVEL,
     seed: int = 0,
 ) -> Comparison:
-    """Paired bootstrap over accounts of the accuracy difference on pairs both scored."""
+    """Paired two-level bootstrap (accounts, then their pairs) of the accuracy difference
+    on the pairs both scored."""
     both = np.isfinite(candidate.right) & np.isfinite(reference.right)
-    cand = PairOutcomes(candidate.account[both], candidate.right[both])
-    ref = PairOutcomes(reference.account[both], reference.right[both])
-    order = list(dict.fromkeys(cand.account.tolist()))
+    accounts = candidate.account[both]
+    diff = candidate.right[both] - reference.right[both]
+    order = list(dict.fromkeys(accounts.tolist()))
     n_pairs, n_acc = int(both.sum()), len(order)
     if n_pairs == 0:
         return Comparison(name, np.nan, np.nan, np.nan, np.nan, np.nan, 0, 0, "no test pairs")
-    cs, counts = _account_sums(cand, order)
-    rs, _ = _account_sums(ref, order)
-    c_score, r_score = cs.sum() / counts.sum(), rs.sum() / counts.sum()
-    rng = np.random.default_rng(seed)
-    # Each row: how many times each account is drawn in one resample.
-    draws = rng.multinomial(n_acc, np.full(n_acc, 1.0 / n_acc), size=n_boot).astype(np.float64)
-    n = draws @ counts
-    valid = n > 0
-    diffs = (draws @ (cs - rs))[valid] / n[valid]
+    index = {acc: i for i, acc in enumerate(order)}
+    account_idx = np.array([index[a] for a in accounts], np.int64)
+    c_score = float(candidate.right[both].mean())
+    r_score = float(reference.right[both].mean())
+    stats = []
+    for w in _weights(account_idx, n_acc, n_boot, seed):
+        total = w.sum(axis=1)
+        ok = total > 0
+        stats.append((w[ok] @ diff) / total[ok])
+    diffs = np.concatenate(stats) if stats else np.zeros(0)
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(diffs, [tail, 1.0 - tail]) if diffs.size else (np.nan, np.nan)
     return Comparison(
-        name, float(c_score), float(r_score), float(c_score - r_score), float(low),
-        float(high), n_pairs, n_acc,
-    )  # fmt: skip
+        name, c_score, r_score, c_score - r_score, float(low), float(high), n_pairs, n_acc
+    )
 
 
 def decide(

@@ -17,7 +17,7 @@ HEURISTIC = "heuristic"
 
 
 class HeuristicScorer:
-    """``picme.features.extract.heuristic_quality`` over the image's OpenCV features.
+    """``picme.features.heuristic.heuristic_quality`` over the image's OpenCV features.
 
     When the caller already has the features (curation computes them for near-duplicate
     grouping and explanations) it passes them and nothing is recomputed. Saliency is the

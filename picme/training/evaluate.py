@@ -4,7 +4,7 @@ the same run (``evaluate``; ``evaluate_trained`` for a fitted model):
 - ``random``: uniform random scores (seeded);
 - ``followers``: the account's follower count (constant within an account, so it cannot
   order two posts of the same account: its pairwise accuracy is 0.5 by construction);
-- ``heuristic``: ``picme.features.extract.heuristic_quality`` over the image features.
+- ``heuristic``: ``picme.features.heuristic.heuristic_quality`` over the image features.
 
 Metrics (names as logged, ``test/<metric>`` for the model, ``test/<baseline>/<metric>`` for
 the baselines):

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from picme.dataset.build import METADATA_COLUMNS
-from picme.features.extract import FEATURE_COLUMNS
+from picme.dataset.contract import METADATA_COLUMNS
+from picme.features.extractors import FEATURE_COLUMNS
 from picme.models.ranker import RANKERS, TabularRanker
 from picme.models.ranker_pyfunc import RANKER, PicmeRankerPyfunc, input_example
 from picme.models.table import SPLITS, split_pairs

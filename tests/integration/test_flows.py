@@ -54,9 +54,9 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     settings = get_settings()
     assert first.generate is not None and "generated" in first.generate
     assert first.ingest["posts_new"] == TINY["accounts"] * TINY["posts"]
-    counts = {row["table"]: row["rows"] for row in first.features["counts"]}
+    counts = {row["table"]: row["rows"] for row in first.features.counts}
     assert counts["posts"] == TINY["accounts"] * TINY["posts"]
-    assert counts["training"] == first.features["training"]["rows"] > 0
+    assert counts["training"] == first.features.training.rows > 0
 
     trained = first.train
     assert trained.trained and "no champion" in trained.reason
@@ -81,8 +81,8 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     second = pipeline_flow(home=str(picme_home), train=options, demo_album=False, **TINY)
     assert second.generate is None
     assert second.ingest["cached"]
-    assert second.features["image_features"]["cached"]
-    assert second.features["training"]["cached"]
+    assert second.features.image_features.cached
+    assert second.features.training.cached
     assert not second.train.trained
     assert "unchanged since champion v1" in second.train.reason
     decision = artifacts(RETRAIN_KEY)[0]

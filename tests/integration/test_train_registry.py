@@ -37,7 +37,6 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
-    from picme.registry import tracking as registry
 
     home = tmp_path_factory.mktemp("registry") / "picme-data"
     data = make_training_data(home, n_accounts=8, posts=30, image_size=64, seed=3)

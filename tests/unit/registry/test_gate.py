@@ -83,3 +83,10 @@ def test_the_interval_is_paired_and_deterministic(seed: int) -> None:
     assert compare("x", cand, PairOutcomes.chance(cand), seed=seed) == compare(
         "x", cand, PairOutcomes.chance(cand), seed=seed
     )
+
+
+def test_one_test_account_still_gets_an_honest_interval_from_its_pairs() -> None:
+    one = _outcomes({"solo": 0.62}, 60, 11)
+    c = compare("random", one, PairOutcomes.chance(one))
+    assert c.n_accounts == 1 and c.n_pairs == 60
+    assert c.low < c.diff < c.high and c.high - c.low > 0.1

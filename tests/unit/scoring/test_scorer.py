@@ -27,17 +27,19 @@ def _photo(seed: int, blur: bool = False, h: int = 80, w: int = 120) -> np.ndarr
 
 
 def test_heuristic_scorer_matches_imagefeat_and_uses_given_features() -> None:
-    imagefeat = pytest.importorskip("picme.features.extractors")
+    extractors = pytest.importorskip("picme.features.extractors")
+    from picme.features.heuristic import heuristic_quality
+
     scorer = load_scorer("heuristic", get_settings())
     assert isinstance(scorer, HeuristicScorer)
     assert scorer.name == "heuristic" and scorer.version is None and scorer.max_side > 0
     images = [_photo(0), _photo(1, blur=True)]
     scores = scorer.score_images(images)
-    expected = [imagefeat.heuristic_quality(imagefeat.features_from_array(im)) for im in images]
+    expected = [heuristic_quality(extractors.features_from_array(im)) for im in images]
     np.testing.assert_allclose(scores, expected, rtol=1e-9)
     assert np.all((scores >= 0) & (scores <= 1))
     # Given features are used as they are, not recomputed from the pixels.
-    feats = [imagefeat.features_from_array(images[1]), imagefeat.features_from_array(images[0])]
+    feats = [extractors.features_from_array(images[1]), extractors.features_from_array(images[0])]
     swapped = scorer.score_images(images, features=feats)
     np.testing.assert_allclose(swapped, scores[::-1], rtol=1e-9)
 
