@@ -49,6 +49,9 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     out_dir: Path | None = None
     views_updated: bool = False
+    # What no split crosses: "account" (accounts and photos), "photo_cluster" (photos and
+    # their near-duplicates; accounts may span splits) or "time" (the time split's cut-off).
+    guarantee: str = "account"
 
     @property
     def n_excluded(self) -> int:
@@ -58,7 +61,8 @@ class BuildReport:
         sides = ", ".join(f"{s} {self.split_rows.get(s, 0)}" for s in SPLITS)
         lines = [
             f"training table: {self.rows} rows from {self.accounts} accounts "
-            f"({sides}; split by {self.split}), {self.pairs} ranking pairs",
+            f"({sides}; split by {self.split}, {self.guarantee.replace('_', ' ')}s never "
+            f"cross a split), {self.pairs} ranking pairs",
             f"posts read: {self.posts_in}; excluded: {self.n_excluded}"
             + (
                 " (" + ", ".join(f"{k} {v}" for k, v in sorted(self.excluded.items())) + ")"
@@ -96,7 +100,9 @@ def build_training_table(settings: Settings, *, now: datetime | None = None) -> 
         posts_in, null_rates = load_inputs(con, settings, warnings)
         t = timed("inputs", t)
 
-        run_steps(con, params, settings.split, timings=timings, keep_intermediate=False)
+        plan = run_steps(con, params, settings.split, timings=timings, keep_intermediate=False)
+        if plan is not None:
+            warnings.extend(plan.notes)
         check_columns(con)
         t = time.perf_counter()
 
@@ -120,6 +126,7 @@ def build_training_table(settings: Settings, *, now: datetime | None = None) -> 
             timings=timings,
             warnings=warnings,
             out_dir=training_dir(settings),
+            guarantee=plan.guarantee if plan is not None else "time",
         )
         record = _split_record(settings, report, counts, spans, params)
         write_outputs(con, output_paths(settings), record)
@@ -144,6 +151,7 @@ def _split_record(
     """What split.json records: how the split was made, what it holds, from which input."""
     return {
         "strategy": settings.split,
+        "guarantee": report.guarantee,
         "seed": settings.seed,
         "test_fraction": settings.test_fraction,
         "val_fraction": settings.val_fraction,

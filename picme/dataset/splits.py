@@ -101,6 +101,14 @@ def place_units(
         side = max(targets, key=lambda s: (targets[s] - assigned[s], targets[s]))
         out[uid] = side
         assigned[side] += size
+    # A small lake can leave a held-out side empty (train's deficit stays the largest):
+    # then it takes train's smallest unit, as long as train keeps one.
+    for side in sorted(targets, key=lambda s: -targets[s]):
+        if side == "train" or any(v == side for v in out.values()):
+            continue
+        train_units = [u for u, _ in reversed(order) if out[u] == "train"]
+        if len(train_units) > 1:
+            out[train_units[0]] = side
     return out
 
 
@@ -136,7 +144,9 @@ def plan_split(
     tied = len(set(acc[groups == big].tolist())) > 1 if n else False
     train_share = 1.0 - test_fraction - val_fraction
     notes: list[str] = []
-    if n_groups >= 2 and not (tied and largest > max(train_share, 0.5) * n):
+    # Only shared photos are a reason to give up whole accounts: a lone account stays whole
+    # (and the build says a test side needs a second account).
+    if not (tied and (n_groups < 2 or largest > max(train_share, 0.5) * n)):
         unit, guarantee = groups, ACCOUNT
         first = {int(g): str(acc[np.argmax(groups == g)]) for g in np.unique(groups)}
         labels = first

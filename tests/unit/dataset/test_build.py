@@ -150,7 +150,7 @@ def test_time_split_keeps_test_newer(picme_home: Path) -> None:
     assert report.split_accounts["test"] == 6  # every account has recent posts
 
 
-def test_same_and_near_images_across_accounts_are_dropped_on_the_train_side(
+def test_accounts_sharing_a_photo_go_to_one_side_and_nothing_is_dropped(
     picme_home: Path,
 ) -> None:
     rows = _rows()
@@ -171,12 +171,17 @@ def test_same_and_near_images_across_accounts_are_dropped_on_the_train_side(
         *lake_tables(rows, media_overrides=media, feature_overrides=features),
     )
     second = build_training_table(settings, now=NOW)
-    assert second.rows == first.rows - 2
-    assert second.excluded["same_image_across_splits"] == 1
-    assert second.excluded["near_duplicate_across_splits"] == 1
-    kept = set(pq.read_table(_outputs(settings)["training"]).column("shortcode").to_pylist())
-    assert {r["shortcode"] for r in tests} <= kept
-    assert not {r["shortcode"] for r in trains} & kept
+    # Nothing is dropped: the accounts that share a photo are placed on one side together.
+    assert second.rows == first.rows
+    assert "same_image_across_splits" not in second.excluded
+    assert "near_duplicate_across_splits" not in second.excluded
+    assert second.guarantee == "account"
+    out = pq.read_table(_outputs(settings)["training"]).to_pylist()
+    side = {r["shortcode"]: r["split"] for r in out}
+    account_side = {r["owner_username"]: r["split"] for r in out}
+    assert side[trains[0]["shortcode"]] == side[tests[0]["shortcode"]]
+    assert side[trains[1]["shortcode"]] == side[tests[1]["shortcode"]]
+    assert all(account_side[r["owner_username"]] == r["split"] for r in out)
     assert tests[1]["sha256"] == sha_of(tests[1]["shortcode"])
 
 

@@ -11,7 +11,7 @@ EXPECTED = {
     "checks",
     "labels",
     "metadata",
-    "split_account",
+    "photo_links",
     "split_time",
     "near_duplicates",
     "training",

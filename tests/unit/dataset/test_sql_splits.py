@@ -1,5 +1,6 @@
-"""sql/split_account.sql, sql/split_time.sql and sql/near_duplicates.sql: splits that do
-not leak an account, the future, or an image."""
+"""The account split (sql/photo_links.sql and picme.dataset.splits, as the build runs them),
+sql/split_time.sql and sql/near_duplicates.sql: splits that do not leak an account, the
+future, or an image."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from picme.dataset.sql import connect as sql_connect
 from picme.dataset.sql import create_table
+from picme.dataset.steps import assign_groups
 from tests.buildfixtures import NOW, account_posts, connect, load, params
 
 
@@ -20,7 +22,10 @@ def _assign(rows: list[dict[str, Any]], split: str, **settings: Any) -> dict[str
     p = params(min_posts_per_account=1, **settings)
     create_table(con, "checked", "checks", p)
     create_table(con, "labelled", "labels", p)
-    create_table(con, "assignment", f"split_{split}", p)
+    if split == "account":
+        assign_groups(con, p)
+    else:
+        create_table(con, "assignment", f"split_{split}", p)
     return dict(con.execute("SELECT shortcode, split FROM assignment").fetchall())
 
 
