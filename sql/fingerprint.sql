@@ -1,13 +1,12 @@
--- Identity of a training table's content, independent of row order: each row's image,
--- likes, followers, labels and split are hashed (md5), the 128-bit hashes are XORed
--- together (rows are unique by shortcode, so none cancel), and sha256 is taken over the
--- row count and that XOR. Only integers and text go in, so the value does not depend on
--- how floats print, and no sort of the whole table is needed.
+-- Identity of a training table's content, independent of row order: each row's hash
+-- (sql/row_hashes.sql: every column and the feature version) is XORed with the others'
+-- (rows are unique by shortcode, so none cancel), and sha256 is taken over the row count
+-- and that XOR. No sort of the whole table is needed.
 WITH r AS (
     SELECT
-        owner_username,
-        md5(concat_ws('|', shortcode, sha256, likes, followers, label, label_rel, split)) AS h
-    FROM training
+        t.owner_username,
+        md5(concat($feature_version::VARCHAR, '|', CAST(t AS VARCHAR))) AS h
+    FROM training AS t
 ),
 x AS (
     SELECT

@@ -1,33 +1,58 @@
-"""The training table's fingerprint: rows, accounts and a hash of its content, computed by
-``sql/fingerprint.sql``.
+"""The training table's identity: rows, accounts and a hash of its content
+(``sql/fingerprint.sql``), and one hash per row (``sql/row_hashes.sql``). Both cover every
+column of every row and the image features' version, so a changed likes count, label,
+feature value or feature formula changes them.
 
-The build reports it and records it in split.json; training logs it with the model, and
-retraining compares the champion's with the table's now.
+The build reports the fingerprint and records it in split.json; training logs it and the
+row hashes with the model, and retraining compares the champion's with the table's now.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from picme.dataset.outputs import output_paths
 from picme.dataset.sql import connect, literal, run_query
 from picme.errors import InputError, PicmeError
+from picme.features.table import FEATURE_VERSION
 from picme.settings import Settings
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
+
+T = TypeVar("T")
+
+#: The artifact, logged with every training run, that retraining compares row by row.
+ROW_HASHES = "row_hashes.parquet"
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str]:
     """rows, accounts and fingerprint of the table ``training`` in ``con``."""
-    row = run_query(con, "fingerprint").fetchone()
+    row = run_query(con, "fingerprint", {"feature_version": FEATURE_VERSION}).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), str(row[2])
+
+
+def row_hashes(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """shortcode and content hash of every row of the table ``training`` in ``con``."""
+    return run_query(con, "row_hashes", {"feature_version": FEATURE_VERSION}).to_arrow_table()
+
+
+def table_row_hashes(settings: Settings) -> pa.Table:
+    """:func:`row_hashes` of lake/training/training.parquet."""
+    return _read(settings, row_hashes)
 
 
 def table_fingerprint(settings: Settings) -> dict[str, Any]:
     """rows, accounts and content fingerprint of lake/training/training.parquet, computed
     from the file itself (the same value build_training_table reported for it)."""
+    rows, accounts, digest = _read(settings, fingerprint)
+    return {"rows": rows, "accounts": accounts, "fingerprint": digest}
+
+
+def _read(settings: Settings, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     import duckdb
 
     path = output_paths(settings)["training"]
@@ -38,11 +63,10 @@ def table_fingerprint(settings: Settings) -> dict[str, Any]:
         con.execute(
             f"CREATE TEMP VIEW training AS SELECT * FROM read_parquet({literal(str(path))})"
         )
-        rows, accounts, digest = fingerprint(con)
+        return query(con)
     except (duckdb.Error, PicmeError) as exc:
         cause = exc.__cause__ if isinstance(exc, PicmeError) and exc.__cause__ else exc
         first = str(cause).strip().splitlines()[0]
         raise InputError(f"{path} cannot be read ({first}); run `picme features` again") from exc
     finally:
         con.close()
-    return {"rows": rows, "accounts": accounts, "fingerprint": digest}

@@ -4,17 +4,21 @@ The scheduled retrain flow calls :func:`check_retrain`; the policy itself
 (:func:`decide_retrain`) is a pure function of two table states so it can be tested and
 explained without MLflow or Prefect.
 
-Policy, in order:
+The rule, in order:
 
 1. an empty training table never trains (there is nothing to learn from);
 2. no champion yet, or a champion with no record of its table: train;
-3. same fingerprint as the champion's table: skip, nothing changed;
-4. rows grew by at least ``min_growth`` (a fraction of the champion's rows): train;
-5. the number of accounts changed: train, since a new account shifts what "usual" means;
-6. same or fewer rows but a different fingerprint (likes refreshed, labels or split
-   rebuilt, posts removed): train when ``on_change`` is true, since the champion was fitted
-   to data that no longer exists as it was;
-7. otherwise rows grew, but by less than ``min_growth``: skip and wait for more data.
+3. same fingerprint as the champion's table (every column of every row and the feature
+   version, see :mod:`picme.dataset.fingerprint`): skip, nothing changed;
+4. the number of accounts changed: train, since a new account shifts what "usual" means;
+5. the share of the champion's rows that are new, removed or changed (row by row, from the
+   row hashes logged with the champion's run) is at least ``min_growth``: train; below it,
+   skip and wait for more change. Growth, edits (likes refreshed, a feature formula) and
+   removals count alike. With ``on_change`` off only new rows count.
+
+A champion trained before row hashes were logged cannot be compared row by row: then rows
+that grew by at least ``min_growth`` train, and any other change trains when ``on_change``
+is on.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from picme.dataset.fingerprint import table_fingerprint
+from picme.dataset.fingerprint import ROW_HASHES, table_fingerprint, table_row_hashes
 from picme.errors import InputError
-from picme.registry.tracking import champion_info
+from picme.registry.tracking import champion_info, use_tracking
 
 if TYPE_CHECKING:
     from picme.settings import Settings
@@ -51,6 +55,23 @@ class TableState:
 
     def short(self) -> str:
         return f"{self.rows} rows, {self.accounts} accounts, fingerprint {self.fingerprint[:12]}"
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """Rows added, removed and changed since the champion's table of ``base`` rows."""
+
+    added: int
+    removed: int
+    changed: int
+    base: int
+
+    def fraction(self, on_change: bool = True) -> float:
+        moved = self.added + (self.removed + self.changed if on_change else 0)
+        return moved / max(1, self.base)
+
+    def short(self) -> str:
+        return f"{self.added} new, {self.removed} removed, {self.changed} changed"
 
 
 @dataclass(frozen=True)
@@ -86,8 +107,10 @@ def decide_retrain(
     *,
     min_growth: float = DEFAULT_MIN_GROWTH,
     on_change: bool = True,
+    change: RowChange | None = None,
 ) -> RetrainDecision:
-    """Apply the policy in the module docstring.
+    """Apply the rule in the module docstring (``change``: the row-by-row comparison with
+    the champion's table, when its run recorded the row hashes).
 
     ``current`` is :func:`picme.dataset.build.table_fingerprint`'s dict; ``champion`` is
     :func:`picme.registry.tracking.champion_info`'s dict (None when there is no champion).
@@ -127,15 +150,29 @@ def decide_retrain(
         return decision(
             False, f"training table unchanged since {label} was trained ({cur.short()})"
         )
+    if cur.accounts != old.accounts:
+        return decision(
+            True, f"accounts changed from {old.accounts} to {cur.accounts} since {label}"
+        )
+    if change is not None:
+        share = change.fraction(on_change)
+        what = "new, removed or changed" if on_change else "new"
+        if share >= min_growth:
+            return decision(
+                True,
+                f"{_pct(share)} of {label}'s rows are {what} ({change.short()}), at least "
+                f"the {_pct(min_growth)} required",
+            )
+        return decision(
+            False,
+            f"only {_pct(share)} of {label}'s rows are {what} ({change.short()}), below the "
+            f"{_pct(min_growth)} required; waiting for more change",
+        )
     if cur.rows > old.rows and growth >= min_growth:
         return decision(
             True,
             f"training table grew by {_pct(growth)} ({old.rows} -> {cur.rows} rows), "
             f"at least the {_pct(min_growth)} required",
-        )
-    if cur.accounts != old.accounts:
-        return decision(
-            True, f"accounts changed from {old.accounts} to {cur.accounts} since {label}"
         )
     if cur.rows <= old.rows:
         reason = (
@@ -159,12 +196,38 @@ def check_retrain(
     on_change: bool = True,
 ) -> RetrainDecision:
     """Compare the table on disk with the one the current champion was trained on."""
+    current = table_fingerprint(settings)
+    champion = champion_info(settings)
+    change = None
+    if champion is not None and champion.get("fingerprint") != current["fingerprint"]:
+        change = row_change(settings, champion.get("run_id"))
     return decide_retrain(
-        table_fingerprint(settings),
-        champion_info(settings),
-        min_growth=min_growth,
-        on_change=on_change,
+        current, champion, min_growth=min_growth, on_change=on_change, change=change
     )
+
+
+def row_change(settings: Settings, run_id: str | None) -> RowChange | None:
+    """The table now against the row hashes logged with run ``run_id`` (None when that run
+    has none: a champion from before they were logged)."""
+    import pyarrow.parquet as pq
+
+    if not run_id:
+        return None
+    try:
+        import mlflow
+
+        use_tracking(settings)
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ROW_HASHES)
+    except Exception:  # no such artifact: an older champion
+        return None
+    before = pq.read_table(path)
+    now = table_row_hashes(settings)
+    old = dict(zip(before["shortcode"].to_pylist(), before["h"].to_pylist(), strict=True))
+    new = dict(zip(now["shortcode"].to_pylist(), now["h"].to_pylist(), strict=True))
+    added = sum(1 for k in new if k not in old)
+    changed = sum(1 for k, h in new.items() if k in old and old[k] != h)
+    removed = sum(1 for k in old if k not in new)
+    return RowChange(added, removed, changed, len(old))
 
 
 def _pct(fraction: float) -> str:

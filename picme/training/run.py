@@ -13,6 +13,7 @@ re-runs the command once per GPU; only rank 0 evaluates, logs and touches the re
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import tempfile
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from picme.errors import InputError
+from picme.dataset.fingerprint import ROW_HASHES, table_row_hashes
+from picme.errors import InputError, PicmeError
 from picme.models.ranker import RANKERS
 from picme.models.table import load_pairs_frame, load_training_frame
 from picme.registry import tracking as registry
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
     from picme.settings import Settings
 
 __all__ = ["TrainConfig", "TrainResult", "train_and_register"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -166,6 +170,7 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
         },
     )
     run_id = run.info.run_id
+    _log_row_hashes(settings, run_id)
     result: TrainResult | None
     try:
         if cfg.model in RANKERS:
@@ -182,6 +187,21 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
     if selection is not None:
         _log_selection(settings, run_id, selection)
     return result
+
+
+def _log_row_hashes(settings: Settings, run_id: str) -> None:
+    """The table's row hashes with the run: what the retrain rule compares row by row."""
+    import pyarrow.parquet as pq
+
+    try:
+        hashes = table_row_hashes(settings)
+    except PicmeError as exc:  # informative only: training need not stop for it
+        log.warning("row hashes not logged (%s); retraining will compare by size", exc)
+        return
+    with tempfile.TemporaryDirectory(prefix="picme-rows-") as tmp:
+        path = Path(tmp) / ROW_HASHES
+        pq.write_table(hashes, path)
+        registry.client(settings).log_artifact(run_id, str(path))
 
 
 def _log_selection(settings: Settings, run_id: str, selection: Selection) -> None:

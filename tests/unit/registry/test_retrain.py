@@ -95,3 +95,20 @@ def test_decision_dict_is_plain_data() -> None:
     assert data["champion_version"] == "3"
     assert isinstance(d, RetrainDecision)
     assert TableState.from_mapping(data["current"]) == d.current
+
+
+def test_one_rule_for_growth_edits_and_removals_when_rows_are_compared() -> None:
+    from picme.registry.retrain import RowChange
+
+    cur, champ = table(105, fingerprint="b" * 64), champion(100)
+    # 5% growth plus 6% of rows edited (likes refreshed): 11% changed, trains.
+    grown_and_edited = decide_retrain(cur, champ, change=RowChange(5, 0, 6, 100))
+    assert grown_and_edited.train and "11.0% of champion v3's rows" in grown_and_edited.reason
+    # The same table, changed by 3% without growing: below 10%, skipped, the same rule.
+    edited = decide_retrain(table(100, fingerprint="c" * 64), champ, change=RowChange(0, 1, 2, 100))
+    assert not edited.train and "only 3.0%" in edited.reason
+    # Growth alone below the threshold waits as well.
+    assert not decide_retrain(cur, champ, change=RowChange(5, 0, 0, 100)).train
+    # With on_change off only new rows count.
+    off = decide_retrain(cur, champ, change=RowChange(5, 0, 60, 100), on_change=False)
+    assert not off.train and "are new" in off.reason
