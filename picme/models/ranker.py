@@ -25,7 +25,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from picme.features.extractors import FEATURE_COLUMNS
+from picme.features.heuristic import heuristic_quality
+
 LEVELS = 5
+#: A column the ranker derives from the image features when a table lacks it: the
+#: documented heuristic, so a learned model starts from it and needs only to improve on it.
+HEURISTIC = "heuristic_quality"
+
+
+def derived(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A derived column of ``frame`` (see :data:`HEURISTIC`)."""
+    if column != HEURISTIC:
+        raise KeyError(column)
+    cols = [c for c in FEATURE_COLUMNS if c in frame.columns]
+    records = frame[cols].to_dict("records")
+    return np.array([heuristic_quality(r) for r in records], np.float64)
 
 
 @dataclass
@@ -44,11 +59,12 @@ class TabularRanker:
         """The frame's columns in model order; a missing column or value is its mean."""
         x = np.empty((len(frame), len(self.columns)), np.float64)
         for j, c in enumerate(self.columns):
-            col = (
-                pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
-                if c in frame.columns
-                else np.full(len(frame), np.nan)
-            )
+            if c in frame.columns:
+                col = pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
+            elif c == HEURISTIC:
+                col = derived(frame, c)
+            else:
+                col = np.full(len(frame), np.nan)
             x[:, j] = np.where(np.isfinite(col), col, self.means[j])
         return x
 
@@ -100,7 +116,11 @@ def relevance(groups: Sequence[object], value: np.ndarray) -> np.ndarray:
 def _stats(frame: pd.DataFrame, columns: list[str]) -> tuple[list[float], list[float]]:
     means, scales = [], []
     for c in columns:
-        col = pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
+        col = (
+            pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)
+            if c in frame.columns
+            else derived(frame, c)
+        )
         ok = col[np.isfinite(col)]
         means.append(float(ok.mean()) if ok.size else 0.0)
         sd = float(ok.std()) if ok.size > 1 else 0.0

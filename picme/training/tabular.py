@@ -22,7 +22,7 @@ from mlflow.models import infer_signature
 
 from picme.dataset.contract import METADATA_COLUMNS
 from picme.features.extractors import FEATURE_COLUMNS
-from picme.models.ranker import RANKERS, TabularRanker
+from picme.models.ranker import HEURISTIC, RANKERS, TabularRanker
 from picme.models.ranker_pyfunc import RANKER, PicmeRankerPyfunc, input_example
 from picme.models.table import SPLITS, split_pairs
 from picme.training import plots
@@ -38,8 +38,9 @@ OBJECTIVE = {"ranker": "lambdarank", "linear-pairwise": "pairwise-logistic"}
 
 
 def tabular_columns(frame: pd.DataFrame) -> list[str]:
-    """Metadata and image-feature columns the frame has, in the table's order."""
-    return [c for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS] if c in frame.columns]
+    """Metadata and image-feature columns the frame has, in the table's order, and the
+    heuristic score derived from the features."""
+    return [c for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS] if c in frame.columns] + [HEURISTIC]
 
 
 @dataclass
@@ -74,15 +75,6 @@ def fit_tabular(
         if len(splits[name].frame):
             fitted.scores[name] = ranker.predict(splits[name].frame)
     return fitted
-
-
-def fit_score(model: str, seed: int) -> object:
-    """A cross-validation candidate: fit on one frame, score another."""
-
-    def run(train: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
-        return RANKERS[model](train, tabular_columns(train), seed=seed).predict(held)
-
-    return run
 
 
 def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
