@@ -17,14 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from picme.errors import InputError
-from picme.scrape.run import (
-    CheckpointRequired,
-    Politeness,
-    RateLimited,
-    ScrapeError,
-    SessionError,
-    scrape_targets,
-)
+from picme.scrape.errors import CheckpointRequired, RateLimited, ScrapeError, SessionError
+from picme.scrape.rate import Politeness
+from picme.scrape.run import scrape_targets
 from picme.settings import Settings, get_settings
 from picme.util import logsafe
 from tests.fixtures.scrape.fake_instagram import CDN, FakeAccount, FakeInstagram, FakePost
