@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from picme.lake import tables as lake
-from picme.lake.ingest import classify_likes, ingest_raw
+from picme.lake.ingest import ingest_raw
+from picme.lake.parse import classify_likes
 from picme.settings import get_settings
 from picme.synthetic.instagram import (
     make_post_node,
@@ -319,14 +320,14 @@ def test_a_changed_image_is_checked_again_and_the_cover_follows(
 def test_media_checks_in_worker_processes_match_inline_checks(
     image_fixtures: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from picme.lake import ingest
+    from picme.lake.media import MediaChecker
 
     paths = [str(image_fixtures[k]) for k in ("ok", "gray", "exif_rotated", "truncated", "text")]
-    inline = ingest._MediaChecker(paths, workers=1).results()
-    monkeypatch.setattr(ingest._MediaChecker, "MIN_FOR_PROCESSES", 2)
-    monkeypatch.setattr(ingest._MediaChecker, "CHUNK", 3)  # 2 chunks, 1 worker
-    with ingest._MediaChecker(paths, workers=2) as checker:
-        assert checker.pool is not None
+    inline = MediaChecker(paths, workers=1).results()
+    monkeypatch.setattr(MediaChecker, "MIN_FOR_PROCESSES", 2)
+    monkeypatch.setattr(MediaChecker, "CHUNK", 3)  # 2 chunks, 2 worker processes
+    with MediaChecker(paths, workers=2) as checker:
+        assert checker.in_processes
         pooled = checker.results()
     assert pooled == inline
     assert [inline[p]["decodable"] for p in paths] == [True, True, True, False, False]
