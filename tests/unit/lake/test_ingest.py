@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from picme.lake import ingest as ingest_module
 from picme.lake import tables as lake
-from picme.lake.ingest import ingest_raw
+from picme.lake.config import IngestConfig
+from picme.lake.ingest import ingest, ingest_raw
 from picme.lake.parse import classify_likes
 from picme.settings import get_settings
 from picme.synthetic.instagram import (
@@ -231,6 +233,25 @@ def test_duckdb_reads_the_lake(picme_home: Path, tree) -> None:
         f"select count(*) from read_parquet('{lake_dir}/post_observations/*.parquet')"
     ).fetchone()[0]
     assert n_obs == 7
+
+
+def test_the_config_defaults_to_raw_and_sets_the_workers(
+    picme_home: Path, tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = tree
+    settings = get_settings()
+    settings.raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    root.rename(settings.raw_dir)
+    seen: list[int] = []
+    real = ingest_module.MediaChecker
+
+    def checker(paths: list[str], workers: int) -> object:
+        seen.append(workers)
+        return real(paths, workers)
+
+    monkeypatch.setattr(ingest_module, "MediaChecker", checker)
+    report = ingest(IngestConfig(workers=3), settings)
+    assert report.posts_new == 7 and seen == [3]
 
 
 def test_target_folder_can_be_given_directly(picme_home: Path, tree) -> None:
