@@ -22,5 +22,6 @@ class IngestConfig(BaseModel):
         json_schema_extra={"cli": False},
     )
     workers: int = Field(
-        0, description="Worker processes for image checks (0: PICME_WORKERS, else one a core)."
+        default=0,
+        description="Worker processes for image checks (0: PICME_WORKERS, else one a core).",
     )

@@ -26,16 +26,18 @@ class ScrapeConfig(BaseModel):
         description="Hashtag to fetch (needs login).",
         json_schema_extra={"cli": "--hashtag"},
     )
-    max_posts: int | None = Field(None, description="At most N new posts a target.")
-    since: datetime | None = Field(None, description="Only posts on or after DATE (UTC).")
+    max_posts: int | None = Field(default=None, description="At most N new posts a target.")
+    since: datetime | None = Field(default=None, description="Only posts on or after DATE (UTC).")
     login: str | None = Field(
-        None,
+        default=None,
         description="Use instaloader's saved session file of USER (never a password; create "
         "it with `instaloader --login USER`).",
     )
     download_videos: bool = Field(
-        False, description="Download video files too.", json_schema_extra={"cli": "--videos"}
+        default=False,
+        description="Download video files too.",
+        json_schema_extra={"cli": "--videos"},
     )
     max_requests: int | None = Field(
-        None, description="Stop after N requests (default PICME_MAX_REQUESTS)."
+        default=None, description="Stop after N requests (default PICME_MAX_REQUESTS)."
     )
