@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from instaloader import Post, Profile
+
 from picme.lake import tables as lake
 from picme.lake.config import IngestConfig
 from picme.lake.media import MediaChecker
@@ -174,8 +176,6 @@ def _read_meta(
     read: Read,
     report: IngestReport,
 ) -> None:
-    from instaloader import Post, Profile
-
     stat = tgt.stats.get(meta)
     images = found.images_of.get((tgt.path, meta_base(meta.name) or ""), [])
     # Skipped only while its post row exists and none of its images changed.
@@ -216,8 +216,6 @@ def _read_refresh(
     read: Read,
     report: IngestReport,
 ) -> None:
-    from instaloader import Post
-
     if stored.unchanged(rmeta, tgt.stats.get(rmeta)):
         report.files_unchanged += 1
         return

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from instaloader import InstaloaderContext, load_structure_from_file
+from instaloader.exceptions import InstaloaderException, InvalidArgumentException
+
 from picme.util.timefmt import parse_stamp
 
 T = TypeVar("T")
@@ -34,8 +37,6 @@ class BadFile(Exception):
 
 def offline_context() -> Any:
     """An InstaloaderContext whose every request raises, so reading a file never fetches."""
-    from instaloader import InstaloaderContext
-    from instaloader.exceptions import InstaloaderException
 
     class OfflineLookup(InstaloaderException):
         pass
@@ -57,9 +58,6 @@ def offline_context() -> Any:
 
 def load_structure(context: Any, path: Path) -> Any:
     """instaloader's loader, with each way a file can be bad turned into a one-line reason."""
-    from instaloader import load_structure_from_file
-    from instaloader.exceptions import InstaloaderException, InvalidArgumentException
-
     try:
         return load_structure_from_file(context, str(path))
     except (lzma.LZMAError, EOFError) as exc:
@@ -80,8 +78,6 @@ def load_structure(context: Any, path: Path) -> Any:
 
 def safe(fn: Callable[[], T], default: T | None = None) -> T | None:
     """``fn()``, or ``default`` when the structure lacks what it reads."""
-    from instaloader.exceptions import InstaloaderException
-
     try:
         return fn()
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, InstaloaderException):

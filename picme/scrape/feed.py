@@ -197,6 +197,8 @@ class FeedPass:
             yield item
 
     def _ends_pass(self, taken: datetime, recent: bool, may_be_pinned: bool) -> bool:
+        """Past ``since``, or down to what the last complete pass saw and too old to
+        refresh; a possibly pinned post is out of date order and never ends a pass."""
         if may_be_pinned:
             return False
         since = self.scraper.since

@@ -26,7 +26,6 @@ import re
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
 import requests
 
@@ -49,11 +48,8 @@ from picme.scrape.rate import Politeness, RequestBudget, make_loader
 from picme.scrape.report import ScrapeReport, TargetResult
 from picme.scrape.session import load_session, login_name
 from picme.scrape.state import one_scrape_at_a_time, state_dir
-from picme.settings import get_settings
+from picme.settings import Settings, get_settings
 from picme.util import logsafe
-
-if TYPE_CHECKING:
-    from picme.settings import Settings
 
 __all__ = [
     "CheckpointRequired",
