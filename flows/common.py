@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from picme.lake.tables import table_path as lake_table_path
+from picme.lake.paths import table_path as lake_table_path
 from picme.settings import Settings, get_settings
 
 # Artifact keys: lowercase letters, digits and dashes only (Prefect's rule).

@@ -1,3 +1,5 @@
+"""`picme ingest`: RAW_DIR... and the fields of picme.lake.config.IngestConfig."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,21 +7,23 @@ from pathlib import Path
 import typer
 
 from picme.cli.common import user_errors
+from picme.cli.options import config_options
+from picme.lake.config import IngestConfig
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
+    @config_options(IngestConfig)
     def ingest(
         raw_dir: list[Path] = typer.Argument(
-            None, help="instaloader trees: a folder of targets or one target (default: raw/)."
+            None, help=IngestConfig.model_fields["raw_dirs"].description
         ),
-        workers: int = typer.Option(0, "--workers", help="Threads for image checks (0: cores)."),
+        config: IngestConfig = None,  # type: ignore[assignment]
     ) -> None:
         """Read instaloader trees into the Parquet lake (idempotent, keeps like history)."""
-        from picme.lake.ingest import ingest_raw
-        from picme.settings import get_settings
+        # pyarrow and DuckDB load only for the command that uses them.
+        from picme.lake.ingest import ingest
 
-        settings = get_settings(**({"workers": workers} if workers else {}))
-        report = ingest_raw(list(raw_dir) if raw_dir else [settings.raw_dir], settings=settings)
+        report = ingest(config.model_copy(update={"raw_dirs": list(raw_dir or [])}))
         typer.echo(report.summary())

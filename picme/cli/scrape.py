@@ -1,52 +1,25 @@
-from __future__ import annotations
+"""`picme scrape`: its options are the fields of picme.scrape.config.ScrapeConfig."""
 
-from datetime import datetime
+from __future__ import annotations
 
 import typer
 
 from picme.cli.common import user_errors
+from picme.cli.options import config_options
+from picme.scrape.config import ScrapeConfig
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def scrape(
-        profile: list[str] = typer.Option([], "--profile", help="Instagram profile to fetch."),
-        hashtag: list[str] = typer.Option([], "--hashtag", help="Hashtag to fetch (needs login)."),
-        max_posts: int | None = typer.Option(
-            None, "--max-posts", help="At most N new posts a target."
-        ),
-        since: datetime | None = typer.Option(
-            None, "--since", help="Only posts on or after DATE (UTC)."
-        ),
-        login: str | None = typer.Option(
-            None,
-            "--login",
-            help="Use instaloader's saved session file of USER (never a password; create it "
-            "with `instaloader --login USER`).",
-        ),
-        videos: bool = typer.Option(False, "--videos", help="Download video files too."),
-        max_requests: int | None = typer.Option(
-            None, "--max-requests", help="Stop after N requests (default PICME_MAX_REQUESTS)."
-        ),
-    ) -> None:
+    @config_options(ScrapeConfig)
+    def scrape(config: ScrapeConfig = None) -> None:  # type: ignore[assignment]
         """Download posts, images and profile snapshots into raw/ (incremental, polite)."""
-        from picme.scrape.run import ScrapeError, scrape_targets
-        from picme.settings import get_settings
+        # instaloader loads only for the command that uses it.
+        from picme.scrape.run import ScrapeError, scrape
 
-        overrides: dict[str, object] = {}
-        if max_requests is not None:
-            overrides["max_requests"] = max_requests
         try:
-            report = scrape_targets(
-                profiles=profile,
-                hashtags=hashtag,
-                max_posts=max_posts,
-                since=since,
-                login=login,
-                download_videos=videos,
-                settings=get_settings(**overrides),
-            )
+            report = scrape(config)
         except ScrapeError as exc:
             # What was saved before the run stopped is worth showing beside the reason.
             if exc.report is not None:

@@ -1,8 +1,10 @@
 """Stage 2, ingest: instaloader trees in ``raw/`` become the Parquet lake.
 
-``tables``: the lake's tables, their schemas and paths (the one module that knows where every
-lake file lives) and their atomic writes; ``ingest``: reading raw trees offline and merging
-them into ``posts``, ``post_observations``, ``profiles`` and ``media``.
+``paths``: where every lake file lives (the one module that knows); ``tables``: the tables'
+schemas and their atomic reads and writes; ``ingest``: the entry point (``ingest``,
+``ingest_raw``), in three steps: ``scan`` (find raw files), ``parse`` and ``media`` (read
+and check them, offline), ``merge`` (DuckDB joins into the stored tables, as ``stored``
+finds them); ``config``: ``IngestConfig``; ``report``: ``IngestReport``.
 
 May import: ``picme.util``, ``picme.settings``, ``picme.errors``.
 """

@@ -1,4 +1,4 @@
-"""The Parquet lake: table names, schemas, paths, and atomic reads and writes.
+"""The Parquet lake: table names, schemas, and atomic reads and writes (paths: lake.paths).
 
 Every table is plain Parquet under ``settings.lake_dir`` so any DuckDB or pandas user can read
 it, e.g. ``select * from read_parquet('picme-data/lake/posts/**/*.parquet')``. Files are
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from picme.errors import InputError
+from picme.lake.paths import PARTITIONED, table_path
 from picme.util.atomic import write_parquet_atomic
 
 if TYPE_CHECKING:
@@ -104,30 +106,10 @@ SCHEMAS: dict[str, pa.Schema] = {
     "media": MEDIA_SCHEMA,
 }
 
-# Tables kept as one file; post_observations is a folder of append-only parts.
-_SINGLE_FILE: dict[str, str] = {
-    "posts": "posts/posts.parquet",
-    "profiles": "profiles/profiles.parquet",
-    "media": "media/media.parquet",
-    "image_features": "image_features/image_features.parquet",
-    "training": "training/training.parquet",
-    "pairs": "training/pairs.parquet",
-}
-PARTITIONED = {"post_observations"}
-
 
 def write_parquet(table: pa.Table, target: Path) -> Path:
     """Write, then rename into place (picme.util.atomic)."""
     return write_parquet_atomic(table, target)
-
-
-def table_path(settings: Settings, name: str) -> Path:
-    """The file of a single-file table, or the folder of a partitioned one."""
-    if name in _SINGLE_FILE:
-        return settings.lake_dir / _SINGLE_FILE[name]
-    if name in PARTITIONED:
-        return settings.lake_dir / name
-    return settings.lake_dir / name / f"{name}.parquet"
 
 
 def table_files(settings: Settings, name: str) -> list[Path]:
@@ -150,8 +132,6 @@ def read_table(settings: Settings, name: str) -> pa.Table | None:
         try:
             tables.append(pq.read_table(f))
         except (pa.ArrowException, OSError) as exc:
-            from picme.errors import InputError
-
             first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             raise InputError(
                 f"{f}: cannot read this lake file ({first}); restore it from a backup or move "

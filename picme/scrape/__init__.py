@@ -5,6 +5,11 @@ that hands long waits back to the caller, a request budget), session-file login 
 secrets redacted from every log line. ``raw/`` is append-only: a download is staged and
 renamed into place, never rewritten.
 
-Exposes: ``scrape_targets``, ``ScrapeError``, ``RateLimited``, ``RequestBudgetReached``.
+``run``: the entry point (``scrape``, ``scrape_targets``) and the names callers catch;
+``config``: ``ScrapeConfig``; ``report``: what a run did; ``errors``: the errors and how an
+Instagram failure becomes one; ``rate``: politeness, request budget, the instaloader used;
+``session``: login by session file; ``state``: stamps, resume files, the one-scrape lock,
+what raw/ holds; ``feed``: the walk over a feed; ``download``: staged writes into raw/.
+
 May import: ``picme.util``, ``picme.settings``, ``picme.errors``.
 """

@@ -17,14 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from picme.errors import InputError
-from picme.scrape.run import (
-    CheckpointRequired,
-    Politeness,
-    RateLimited,
-    ScrapeError,
-    SessionError,
-    scrape_targets,
-)
+from picme.scrape.config import ScrapeConfig
+from picme.scrape.errors import CheckpointRequired, RateLimited, ScrapeError, SessionError
+from picme.scrape.rate import Politeness
+from picme.scrape.run import scrape, scrape_targets
 from picme.settings import Settings, get_settings
 from picme.util import logsafe
 from tests.fixtures.scrape.fake_instagram import CDN, FakeAccount, FakeInstagram, FakePost
@@ -340,6 +336,16 @@ def test_request_budget_stops_cleanly_and_the_next_run_continues(
     report = scrape_targets(profiles=["gina"], settings=settings, politeness=quiet())
     assert report.stopped is None
     assert_complete_posts(settings.raw_dir / "gina", account, codes)
+
+
+def test_the_config_budget_replaces_the_settings_one(
+    fake: FakeInstagram, settings: Settings
+) -> None:
+    add_feed(fake, "gabe", [1, 2, 3, 4, 5, 6])
+    config = ScrapeConfig(profiles=["gabe"], max_posts=4, max_requests=9)
+    report = scrape(config, settings, politeness=quiet())
+    assert (report.max_requests, report.requests) == (9, 9) and report.stopped
+    assert settings.max_requests == 2000  # the caller's settings are left alone
 
 
 def test_a_second_scrape_on_the_same_home_is_refused(

@@ -9,8 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from picme.lake import ingest as ingest_module
 from picme.lake import tables as lake
-from picme.lake.ingest import classify_likes, ingest_raw
+from picme.lake.config import IngestConfig
+from picme.lake.ingest import ingest, ingest_raw
+from picme.lake.parse import classify_likes
 from picme.settings import get_settings
 from picme.synthetic.posts import (
     make_post_node,
@@ -232,6 +235,25 @@ def test_duckdb_reads_the_lake(picme_home: Path, tree) -> None:
     assert n_obs == 7
 
 
+def test_the_config_defaults_to_raw_and_sets_the_workers(
+    picme_home: Path, tree, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = tree
+    settings = get_settings()
+    settings.raw_dir.parent.mkdir(parents=True, exist_ok=True)
+    root.rename(settings.raw_dir)
+    seen: list[int] = []
+    real = ingest_module.MediaChecker
+
+    def checker(paths: list[str], workers: int) -> object:
+        seen.append(workers)
+        return real(paths, workers)
+
+    monkeypatch.setattr(ingest_module, "MediaChecker", checker)
+    report = ingest(IngestConfig(workers=3), settings)
+    assert report.posts_new == 7 and seen == [3]
+
+
 def test_target_folder_can_be_given_directly(picme_home: Path, tree) -> None:
     root, _ = tree
     report = ingest_raw([root / "bob.k"], get_settings())
@@ -319,14 +341,14 @@ def test_a_changed_image_is_checked_again_and_the_cover_follows(
 def test_media_checks_in_worker_processes_match_inline_checks(
     image_fixtures: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from picme.lake import ingest
+    from picme.lake.media import MediaChecker
 
     paths = [str(image_fixtures[k]) for k in ("ok", "gray", "exif_rotated", "truncated", "text")]
-    inline = ingest._MediaChecker(paths, workers=1).results()
-    monkeypatch.setattr(ingest._MediaChecker, "MIN_FOR_PROCESSES", 2)
-    monkeypatch.setattr(ingest._MediaChecker, "CHUNK", 3)  # 2 chunks, 1 worker
-    with ingest._MediaChecker(paths, workers=2) as checker:
-        assert checker.pool is not None
+    inline = MediaChecker(paths, workers=1).results()
+    monkeypatch.setattr(MediaChecker, "MIN_FOR_PROCESSES", 2)
+    monkeypatch.setattr(MediaChecker, "CHUNK", 3)  # 2 chunks, 2 worker processes
+    with MediaChecker(paths, workers=2) as checker:
+        assert checker.in_processes
         pooled = checker.results()
     assert pooled == inline
     assert [inline[p]["decodable"] for p in paths] == [True, True, True, False, False]

@@ -42,9 +42,8 @@ def good_posts(target: Path, n: int, start: int = 0) -> list[Path]:
     ]
 
 
-def test_every_bad_input_is_reported_once_and_the_rest_ingested(
-    picme_home: Path, tmp_path: Path, image_fixtures: dict[str, Path]
-) -> None:
+def bad_tree(tmp_path: Path, image_fixtures: dict[str, Path]) -> tuple[Path, dict[str, Path]]:
+    """A raw folder with three good posts and one file of every bad kind, by kind."""
     root = tmp_path / "raw"
     alice = root / "alice"
     good_posts(alice, 3)
@@ -78,6 +77,13 @@ def test_every_bad_input_is_reported_once_and_the_rest_ingested(
     bad["snapshot"].parent.mkdir()
     bad["snapshot"].write_text('{"username": "alice"}')
     bad["missing"] = tmp_path / "does-not-exist"
+    return root, bad
+
+
+def test_every_bad_input_is_reported_once_and_the_rest_ingested(
+    picme_home: Path, tmp_path: Path, image_fixtures: dict[str, Path]
+) -> None:
+    root, bad = bad_tree(tmp_path, image_fixtures)
 
     settings = get_settings()
     report = ingest_raw([root, bad["missing"]], settings)
