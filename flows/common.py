@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from picme.lake.paths import lake_paths
 from picme.lake.paths import table_path as lake_table_path
 from picme.settings import Settings, get_settings
 
@@ -159,7 +160,7 @@ def run_cached(task: Any, refresh: bool, *args: Any) -> dict[str, Any]:
 
 def lake_inputs_for_features(settings: Settings) -> list[Path]:
     """The lake files the features stage reads: their bytes make its cache key."""
-    obs = settings.lake_dir / "post_observations"
+    obs = lake_paths(settings).observations_dir
     files = [lake_table_path(settings, n) for n in ("posts", "media", "profiles")]
     if obs.is_dir():
         files.extend(sorted(obs.glob("*.parquet")))
@@ -192,7 +193,7 @@ def dataset_counts(settings: Settings) -> list[dict[str, Any]]:
         detail = f"{pc.count_distinct(owners).as_py()} accounts"
     add("posts", n_posts, detail)
 
-    obs_dir = settings.lake_dir / "post_observations"
+    obs_dir = lake_paths(settings).observations_dir
     obs_files = sorted(obs_dir.glob("*.parquet")) if obs_dir.is_dir() else []
     add(
         "post_observations",

@@ -87,7 +87,12 @@ def ingest_flow(
     config: IngestConfig = IngestConfig(), home: str | None = None, force: bool = False
 ) -> IngestFlowResult:
     """Read ``config.raw_dirs`` (default: raw/) into the lake; publish the dataset counts.
-    ``force`` ingests even when raw/ is unchanged since the last run."""
+
+    Args:
+        config: What to ingest and how, as ``picme ingest`` takes it.
+        home: PICME_HOME for this run (default: the worker's environment).
+        force: Ingest even when raw/ is unchanged since the last run.
+    """
     logger = get_run_logger()
     settings = resolve_settings(home)
     raw_dirs = config.raw_dirs or [settings.raw_dir]

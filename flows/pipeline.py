@@ -25,7 +25,9 @@ from flows.common import PIPELINE_KEY, md_escape, resolve_settings
 from flows.retrain import TrainOutcome, train_if_needed
 from picme.curate.config import CurateConfig
 from picme.curate.run import CurationResult
+from picme.lake.paths import lake_paths
 from picme.registry.retrain import DEFAULT_MIN_GROWTH
+from picme.scrape.config import ScrapeConfig
 from picme.settings import Settings
 from picme.training.config import TrainConfig
 
@@ -91,7 +93,7 @@ def locations(settings: Settings, curation_dir: str | None = None) -> dict[str, 
         "PICME_HOME": str(settings.home),
         "raw": str(settings.raw_dir),
         "lake": str(settings.lake_dir),
-        "training table": str(settings.lake_dir / "training" / "training.parquet"),
+        "training table": str(lake_paths(settings).training),
         "DuckDB": str(settings.duckdb_path),
         "MLflow tracking URI": uri,
         "MLflow UI": f"mlflow ui --backend-store-uri '{uri}'" if uri.startswith("sqlite:") else uri,
@@ -170,11 +172,13 @@ def pipeline_flow(
     scraped = None
     if profiles or hashtags:
         scraped = scrape_flow(
-            profiles=profiles,
-            hashtags=hashtags,
-            max_posts=max_posts,
-            since=since,
-            login=login,
+            ScrapeConfig(
+                profiles=profiles or [],
+                hashtags=hashtags or [],
+                max_posts=max_posts,
+                since=since,
+                login=login,
+            ),
             home=home_str,
         )
     generated = None

@@ -102,6 +102,10 @@ def scrape_flow(config: ScrapeConfig = ScrapeConfig(), home: str | None = None) 
     ``config.hashtags`` into raw/.
 
     ``config.login`` names an instaloader session file (never a password); it is not logged.
+
+    Args:
+        config: What to scrape and how, as ``picme scrape`` takes it.
+        home: PICME_HOME for this run (default: the worker's environment).
     """
     settings = resolve_settings(home)
     if not config.profiles and not config.hashtags:

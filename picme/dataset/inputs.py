@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from picme.dataset.sql import literal
 from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
+from picme.lake.paths import lake_paths
 from picme.settings import Settings
 
 if TYPE_CHECKING:
@@ -81,13 +82,8 @@ _NULL_RATE_COLUMNS = (
 
 
 def input_paths(settings: Settings) -> dict[str, Path]:
-    lake = settings.lake_dir
-    return {
-        "posts": lake / "posts" / "posts.parquet",
-        "media": lake / "media" / "media.parquet",
-        "image_features": lake / "image_features" / "image_features.parquet",
-        "profiles": lake / "profiles" / "profiles.parquet",
-    }
+    paths = lake_paths(settings)
+    return {name: paths.table(name) for name in ("posts", "media", "image_features", "profiles")}
 
 
 def load_inputs(

@@ -4,7 +4,6 @@ and ``split.json``), all or nothing, then the views of ``picme.duckdb`` over the
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,38 +11,41 @@ from typing import TYPE_CHECKING, Any
 
 from picme.dataset.sql import literal
 from picme.errors import InputError
+from picme.lake.paths import lake_paths
 from picme.settings import Settings
-from picme.util.atomic import atomic_path
+from picme.util.generations import new_generation
 
 if TYPE_CHECKING:
     import duckdb
 
 
 def training_dir(settings: Settings) -> Path:
-    return settings.lake_dir / "training"
+    return lake_paths(settings).training_dir
 
 
 def output_paths(settings: Settings) -> dict[str, Path]:
-    out = training_dir(settings)
+    paths = lake_paths(settings)
     return {
-        "training": out / "training.parquet",
-        "pairs": out / "pairs.parquet",
-        "exclusions": out / "exclusions.parquet",
-        "split": out / "split.json",
+        "training": paths.training,
+        "pairs": paths.pairs,
+        "exclusions": paths.exclusions,
+        "split": paths.split,
     }
 
 
 def write_outputs(
     con: duckdb.DuckDBPyConnection, paths: Mapping[str, Path], record: Mapping[str, Any]
 ) -> None:
-    """Write every file to a temporary name first and rename them only when all are
-    written, so a failure leaves the previous table, pairs and split.json as they were."""
-    with contextlib.ExitStack() as stack:
+    """Publish the training set (table, pairs, exclusions, split.json) as one generation:
+    written whole into a staging folder, then swapped with the old one in one step, so a
+    reader sees the old set or the new set, never a mix, and a failure leaves the old one."""
+    target = paths["training"].parent
+    with new_generation(target, kind="training-set") as stage:
         for table in ("training", "pairs", "exclusions"):
-            tmp = stack.enter_context(atomic_path(paths[table]))
-            con.execute(f"COPY {table} TO {literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
-        tmp = stack.enter_context(atomic_path(paths["split"]))
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            out = stage / paths[table].name
+            con.execute(f"COPY {table} TO {literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+        split = stage / paths["split"].name
+        split.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def update_views(settings: Settings, warnings: list[str]) -> bool:
@@ -52,23 +54,16 @@ def update_views(settings: Settings, warnings: list[str]) -> bool:
     and says how to refresh the views later."""
     import duckdb
 
-    lake = settings.lake_dir
-    sources = {
-        "posts": lake / "posts" / "posts.parquet",
-        "media": lake / "media" / "media.parquet",
-        "image_features": lake / "image_features" / "image_features.parquet",
-        "profiles": lake / "profiles" / "profiles.parquet",
-        "training": lake / "training" / "training.parquet",
-        "pairs": lake / "training" / "pairs.parquet",
-        "exclusions": lake / "training" / "exclusions.parquet",
-    }
+    paths = lake_paths(settings)
+    names = ("posts", "media", "image_features", "profiles", "training", "pairs", "exclusions")
+    sources = {name: paths.table(name) for name in names}
     statements = [
         f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet("
         f"{literal(str(path.resolve()))})"
         for name, path in sources.items()
         if path.is_file()
     ]
-    observations = lake / "post_observations"
+    observations = paths.observations_dir
     if observations.is_dir() and any(observations.glob("*.parquet")):
         pattern = str((observations / "*.parquet").resolve())
         statements.append(

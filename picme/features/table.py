@@ -30,6 +30,7 @@ from picme.features.extractors import (
     empty_features,
     features_from_array,
 )
+from picme.lake.paths import lake_paths
 from picme.settings import Settings, get_settings
 from picme.util.atomic import write_parquet_atomic
 from picme.util.pool import map_chunks
@@ -213,7 +214,7 @@ def records_to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
 def _read_media(settings: Settings) -> pa.Table:
     import pyarrow.parquet as pq
 
-    path = Path(settings.lake_dir) / "media" / "media.parquet"
+    path = lake_paths(settings).media
     if not path.exists():
         raise InputError(f"no media table at {path}: run `picme ingest` first")
     try:

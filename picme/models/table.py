@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from picme.dataset.contract import METADATA_COLUMNS
 from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
+from picme.lake.paths import lake_paths
 from picme.models.metrics import pairs_from_rows
 from picme.models.preprocess import Preprocessing, fit_stats
 
@@ -29,12 +30,12 @@ SPLITS = ("train", "val", "test")
 
 
 def training_dir(settings: Settings) -> Path:
-    return settings.lake_dir / "training"
+    return lake_paths(settings).training_dir
 
 
 def load_training_frame(settings: Settings) -> pd.DataFrame:
     """The training table as a DataFrame, with a clear message when it is missing or bad."""
-    path = training_dir(settings) / "training.parquet"
+    path = lake_paths(settings).training
     if not path.exists():
         raise InputError(f"{path}: no training table yet; run `picme features` first")
     try:
@@ -59,7 +60,7 @@ def validate_frame(frame: pd.DataFrame, where: str = "training table") -> pd.Dat
 
 
 def load_pairs_frame(settings: Settings) -> pd.DataFrame | None:
-    path = training_dir(settings) / "pairs.parquet"
+    path = lake_paths(settings).pairs
     if not path.exists():
         return None
     return pq.read_table(path).to_pandas()

@@ -123,7 +123,7 @@ def map_chunks(
     limit = window or 3 * workers
     while todo:
         pool = start_pool(min(workers, len(todo)), initializer, preload)
-        if not _started(pool):
+        if not _started(pool, func):
             yield from map_chunks(func, list(todo), 1, on_crash=on_crash)
             return
         suspects: list[list[T]] = []
@@ -149,18 +149,32 @@ def map_chunks(
             yield isolate(func, chunk, on_crash=on_crash, initializer=initializer)
 
 
-def _started(pool: ProcessPoolExecutor) -> bool:
+def _importable(module: str, name: str) -> bool:
+    import importlib
+
+    target: Any = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return True
+
+
+def _started(pool: ProcessPoolExecutor, func: Callable[..., Any]) -> bool:
+    """True when a worker runs and can import ``func``; else the pool is shut and the
+    caller works in this process (a worker that cannot import the task would otherwise
+    look like a crash on every item)."""
     try:
-        pool.submit(os.getpid).result()
+        pool.submit(_importable, func.__module__, func.__qualname__).result()
         return True
     except BrokenProcessPool as exc:
-        pool.shutdown(wait=True, cancel_futures=True)
-        log.warning(
-            "worker processes could not start (%s); working in this process. In a script, "
-            "call picme under `if __name__ == '__main__':`",
-            exc,
-        )
-        return False
+        why = f"worker processes could not start ({exc})"
+    except Exception as exc:  # the worker's sys.path differs from ours
+        why = f"worker processes cannot import {func.__module__} ({type(exc).__name__}: {exc})"
+    pool.shutdown(wait=True, cancel_futures=True)
+    log.warning(
+        "%s; working in this process. In a script, call picme under `if __name__ == '__main__':`",
+        why,
+    )
+    return False
 
 
 def isolate(

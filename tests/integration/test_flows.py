@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from picme.scrape.config import ScrapeConfig
+
 pytestmark = pytest.mark.slow
 
 # Small enough for two cores, large enough for the account split to have a test account.
@@ -53,7 +55,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
 
     settings = get_settings()
     assert first.generate is not None and "generated" in first.generate
-    assert first.ingest["posts_new"] == TINY["accounts"] * TINY["posts"]
+    assert first.ingest.posts_new == TINY["accounts"] * TINY["posts"]
     counts = {row["table"]: row["rows"] for row in first.features.counts}
     assert counts["posts"] == TINY["accounts"] * TINY["posts"]
     assert counts["training"] == first.features.training.rows > 0
@@ -80,7 +82,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     # Same data again: every stage is a cache hit and training is skipped, with the reason.
     second = pipeline_flow(home=str(picme_home), train=options, demo_album=False, **TINY)
     assert second.generate is None
-    assert second.ingest["cached"]
+    assert second.ingest.cached
     assert second.features.image_features.cached
     assert second.features.training.cached
     assert not second.train.trained
@@ -125,10 +127,10 @@ def test_failed_scrape_retries_then_succeeds(
         return _report(kwargs["settings"].raw_dir)
 
     monkeypatch.setattr(picme.scrape.run, "scrape_targets", flaky)
-    result = scrape_flow(profiles=["someone"], max_posts=5, home=str(picme_home))
+    result = scrape_flow(ScrapeConfig(profiles=["someone"], max_posts=5), home=str(picme_home))
     assert len(calls) == 3
     assert calls[-1]["profiles"] == ["someone"] and calls[-1]["max_posts"] == 5
-    assert result["errors"] == []
+    assert result.errors == []
     with get_client(sync_client=True) as client:
         assert client.read_global_concurrency_limit_by_name(INSTAGRAM_LIMIT).limit == 1
 
@@ -147,7 +149,7 @@ def test_bad_scrape_input_is_not_retried(
 
     monkeypatch.setattr(picme.scrape.run, "scrape_targets", missing)
     with pytest.raises(picme.scrape.run.TargetNotFound):
-        scrape_flow(profiles=["nobody_here"], home=str(picme_home))
+        scrape_flow(ScrapeConfig(profiles=["nobody_here"]), home=str(picme_home))
     assert calls == [1]
 
 
@@ -175,7 +177,7 @@ def test_two_scrapes_never_talk_to_instagram_at_once(
 
     def run(name: str) -> None:
         try:
-            scrape_flow(profiles=[name], home=str(picme_home))
+            scrape_flow(ScrapeConfig(profiles=[name]), home=str(picme_home))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

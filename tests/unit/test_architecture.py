@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,11 +69,25 @@ def test_each_stage_package_documents_what_it_may_import(stage: str) -> None:
 @pytest.mark.slow
 def test_a_built_wheel_carries_the_sql_files(tmp_path: Path) -> None:
     """A non-editable install reads the queries from inside the installed package."""
-    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    wheels, site, src = tmp_path / "wheels", tmp_path / "site", tmp_path / "src"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # Build from a copy of the checkout's files: a build/ folder left in the checkout by an
+    # earlier build would otherwise feed stale files into the wheel.
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+        capture_output=True, text=True,
+    ).stdout.split("\n")  # fmt: skip
+    for rel in filter(None, listed):
+        source = ROOT / rel
+        if source.is_file() or source.is_symlink():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            if source.is_symlink():
+                (src / rel).symlink_to(os.readlink(source))
+            else:
+                shutil.copy2(source, src / rel)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)],
+         "-w", str(wheels), str(src)],
         check=True, env=env, timeout=300,
     )  # fmt: skip
     (wheel,) = wheels.glob("picme-*.whl")

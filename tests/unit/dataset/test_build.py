@@ -278,7 +278,7 @@ def test_failed_builds_keep_the_previous_table(
     write_lake(settings.lake_dir, *lake_tables(hidden))
     with pytest.raises(InputError, match=r"no post is usable .*hidden_likes 24"):
         build_training_table(settings, now=NOW)
-    # A crash while writing: every output is renamed only once all are written.
+    # A crash while writing: the new generation is published only once all is written.
     write_lake(settings.lake_dir, *lake_tables(_rows(4, 8)))
 
     def boom(*args: Any, **kwargs: Any) -> str:
@@ -288,7 +288,9 @@ def test_failed_builds_keep_the_previous_table(
     with pytest.raises(OSError, match="disk full"):
         build_training_table(settings, now=NOW)
     assert {n: p.read_bytes() for n, p in _outputs(settings).items()} == before
-    assert not list((settings.lake_dir / "training").glob(".*"))
+    # No temp file or staging folder is left; the training set keeps its manifest.
+    assert [p.name for p in (settings.lake_dir / "training").glob(".*")] == [".picme-manifest.json"]
+    assert not list(settings.lake_dir.glob(".training.*"))
 
 
 def test_a_locked_duckdb_file_does_not_fail_the_build(picme_home: Path) -> None:

@@ -59,8 +59,9 @@ def test_run_query_passes_only_used_params() -> None:
         "'s' AS sha256, 1 AS likes, 2 AS followers, 0 AS label, 1 AS label_rel, "
         "'train' AS split"
     )
-    # fingerprint.sql takes no parameter; DuckDB would refuse the extra ones.
-    row = sql.run_query(con, "fingerprint", {"threshold": 0.3, "seed": 1}).fetchone()
+    # fingerprint.sql takes only $feature_version; DuckDB would refuse the extra ones.
+    params = {"threshold": 0.3, "seed": 1, "feature_version": 1}
+    row = sql.run_query(con, "fingerprint", params).fetchone()
     assert row is not None and row[0] == 1 and row[1] == 1 and len(row[2]) == 64
 
 
@@ -81,7 +82,7 @@ def test_a_failing_query_is_one_line_naming_the_file() -> None:
     con = sql.connect(threads=1)
     # No `training` table: DuckDB's catalog error becomes a PicmeError naming the query.
     with pytest.raises(PicmeError, match=r"^feature build failed in sql/fingerprint.sql: "):
-        sql.create_table(con, "fp", "fingerprint", {})
+        sql.create_table(con, "fp", "fingerprint", {"feature_version": 1})
 
 
 def test_packaged_copy_is_the_fallback(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -93,3 +93,16 @@ def test_a_second_holder_gets_one_line(tmp_path: Path) -> None:
     assert str(err.value) == f"another run is writing (lock {lock})"
     with exclusive(lock, "free again"):
         pass
+
+
+def test_a_task_workers_cannot_import_runs_here_instead_of_crashing_every_item(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A function defined in a test body is not importable by a worker process."""
+
+    def local(items: list[int]) -> list[int]:
+        return [x + 1 for x in items]
+
+    out = list(map_chunks(local, [[1], [2], [3]], 2, on_crash=lambda x: -1))
+    assert out == [[2], [3], [4]]
+    assert "cannot import" in caplog.text
