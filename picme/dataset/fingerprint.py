@@ -37,7 +37,10 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str]:
 
 def row_hashes(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """shortcode and content hash of every row of the table ``training`` in ``con``."""
-    return run_query(con, "row_hashes", {"feature_version": FEATURE_VERSION}).to_arrow_table()
+    import pyarrow as pa
+
+    rows = run_query(con, "row_hashes", {"feature_version": FEATURE_VERSION}).fetchall()
+    return pa.table({"shortcode": [r[0] for r in rows], "h": [r[1] for r in rows]})
 
 
 def table_row_hashes(settings: Settings) -> pa.Table:

@@ -110,12 +110,15 @@ def binary_metrics(
 ) -> dict[str, float]:
     """Accuracy and F1 with the threshold that predicts ``positive_rate`` of the rows as
     positive (the training split's rate, so every model and baseline is judged alike, and a
-    score need not be a probability); ROC-AUC needs no threshold."""
+    score need not be a probability); ROC-AUC needs no threshold.
+
+    With one class in ``labels`` none of them measures anything (every scorer, random
+    included, gets the same accuracy), so all three are NaN: "cannot be computed"."""
     s, y = labelled(scores, labels)
-    if s.size == 0:
+    if s.size == 0 or len(np.unique(y)) < 2:
         return {"accuracy": float("nan"), "f1": float("nan"), "roc_auc": float("nan")}
     pred = predict_positive(s, positive_rate)
-    auc = float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
+    auc = float(roc_auc_score(y, s))
     return {
         "accuracy": float(accuracy_score(y, pred)),
         "f1": float(f1_score(y, pred, zero_division=0)),

@@ -16,3 +16,8 @@ class GenerateConfig(BaseModel):
     posts: int = Field(default=40, description="Posts per account.")
     seed: int = Field(default=0, description="Random seed: the same seed writes the same files.")
     image_size: int = Field(default=256, description="Long side of images (px).")
+    signal: float = Field(
+        default=0.6,
+        description="Log likes per unit of the planted image quality (0: likes do not "
+        "follow the images at all, a sample with nothing to learn).",
+    )

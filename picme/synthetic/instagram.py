@@ -109,8 +109,12 @@ def generate_sample(
     posts_per_account: int = 40,
     seed: int = 0,
     image_size: int = 256,
+    signal: float = BETA,
 ) -> SampleSummary:
-    """Write raw/<account>/ instaloader trees (see docs/data.md); deterministic per seed."""
+    """Write raw/<account>/ instaloader trees (see docs/data.md); deterministic per seed.
+
+    ``signal``: log likes per unit of the latent image quality (0 plants no image signal
+    at all: the images still vary, the likes do not follow them)."""
     if n_accounts < 1 or posts_per_account < 1:
         raise InputError("generate: --accounts and --posts must be at least 1")
     if image_size < 32:
@@ -133,7 +137,8 @@ def generate_sample(
     for a, username in enumerate(names):
         account = draw_account(a, username, names, float(sizes[a]), posts_per_account, out, rng)
         for p, taken in enumerate(account.times):
-            post = _draw_post(account, a * posts_per_account + p, taken, forced, image_size, rng)
+            gi = a * posts_per_account + p
+            post = _draw_post(account, gi, taken, forced, image_size, rng, signal)
             _write_post(account, post, p, rng, summary)
         _write_account_files(account)
 
@@ -154,6 +159,7 @@ def generate_from_config(config: GenerateConfig, raw_dir: Path) -> SampleSummary
         posts_per_account=config.posts,
         seed=config.seed,
         image_size=config.image_size,
+        signal=config.signal,
     )
 
 
@@ -186,6 +192,7 @@ def _draw_post(
     forced: dict[str, int],
     image_size: int,
     rng: np.random.Generator,
+    signal: float = BETA,
 ) -> _Post:
     from instaloader import Post
 
@@ -201,7 +208,7 @@ def _draw_post(
     log_final = (
         math.log(f_post * account.base_rate)
         + account.account_effect
-        + BETA * q
+        + signal * q
         + tod
         + kind_effect
         + float(rng.normal(0, NOISE_SIGMA))

@@ -177,11 +177,26 @@ def format_table(metrics: Mapping[str, float], prefix: str = "test") -> str:
     names = ["pairwise_acc", f"ndcg_at_{NDCG_K}", "roc_auc", "accuracy", "f1", "spearman", "mae"]
     head = f"{'':<10}" + "".join(f"{n:>13}" for n in names)
     lines = [head]
+    missing: set[str] = set()
     for r in rows:
         key = prefix if r == "model" else f"{prefix}/{r}"
         vals = [metrics.get(f"{key}/{n}", float("nan")) for n in names]
-        lines.append(f"{r:<10}" + "".join(f"{v:>13.3f}" for v in vals))
+        missing |= {n for n, v in zip(names, vals, strict=True) if not np.isfinite(v)}
+        lines.append(f"{r:<10}" + "".join(_cell(v) for v in vals))
+    if missing:
+        lines.append(f"n/a: {', '.join(sorted(missing, key=names.index))} cannot be computed "
+                     f"on this {prefix} split ({_why_missing(missing)})")  # fmt: skip
     return "\n".join(lines)
+
+
+def _cell(value: float) -> str:
+    return f"{value:>13.3f}" if np.isfinite(value) else f"{'n/a':>13}"
+
+
+def _why_missing(names: set[str]) -> str:
+    if names & {"roc_auc", "accuracy", "f1"}:
+        return "its labels are all of one class, or it has none"
+    return "too few rows or pairs"
 
 
 def split_fingerprint(frame: pd.DataFrame, pairs: tuple[np.ndarray, ...]) -> str:

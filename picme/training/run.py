@@ -26,7 +26,8 @@ import numpy as np
 
 from picme.dataset.fingerprint import ROW_HASHES, table_row_hashes
 from picme.errors import InputError, PicmeError
-from picme.models.ranker import RANKERS
+from picme.models import available_models
+from picme.models.ranker import RANKERS, available_rankers
 from picme.models.table import load_pairs_frame, load_training_frame
 from picme.registry import tracking as registry
 from picme.registry.champion import mark_incomplete
@@ -116,6 +117,9 @@ def check_model(cfg: TrainConfig) -> TrainConfig:
         raise InputError(f"--cv takes 0 (off) or at least 2 folds (got {cfg.cv})")
     if cfg.model == AUTO or cfg.model in RANKERS:
         return cfg
+    if cfg.model not in available_models():
+        known = [AUTO, *available_rankers(), *available_models()]
+        raise InputError(f"--model {cfg.model!r} is unknown; choose one of: {', '.join(known)}")
     return resolve(cfg)
 
 

@@ -23,6 +23,7 @@ threads: Arrow, torch, Prefect), else ``spawn``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -162,8 +163,11 @@ def _started(pool: ProcessPoolExecutor, func: Callable[..., Any]) -> bool:
     """True when a worker runs and can import ``func``; else the pool is shut and the
     caller works in this process (a worker that cannot import the task would otherwise
     look like a crash on every item)."""
+    target = func
+    while isinstance(target, functools.partial):
+        target = target.func
     try:
-        pool.submit(_importable, func.__module__, func.__qualname__).result()
+        pool.submit(_importable, target.__module__, target.__qualname__).result()
         return True
     except BrokenProcessPool as exc:
         why = f"worker processes could not start ({exc})"

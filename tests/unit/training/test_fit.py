@@ -74,6 +74,6 @@ def test_unknown_names_are_one_line_errors(data_home: Settings) -> None:
     with pytest.raises(InputError, match="unknown; choose one of"):
         fit(TrainConfig(model="nope"), data_home, frame)
     with pytest.raises(InputError, match="unknown loss"):
-        fit(TrainConfig(loss="hinge"), data_home, frame)
+        fit(TrainConfig(model="fusion", loss="hinge"), data_home, frame)
     with pytest.raises(InputError, match="--arch"):
         fit(TrainConfig(model="fusion", arch="resnet18"), data_home, frame)

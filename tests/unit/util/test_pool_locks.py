@@ -106,3 +106,13 @@ def test_a_task_workers_cannot_import_runs_here_instead_of_crashing_every_item(
     out = list(map_chunks(local, [[1], [2], [3]], 2, on_crash=lambda x: -1))
     assert out == [[2], [3], [4]]
     assert "cannot import" in caplog.text
+
+
+def test_a_partial_of_an_importable_function_runs_in_workers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import functools
+
+    out = list(map_chunks(functools.partial(poolfuncs.square_all), [[2], [3]], 2, on_crash=abs))
+    assert out == [[4], [9]]
+    assert "working in this process" not in caplog.text
