@@ -46,7 +46,8 @@ from flows.common import (
 from picme.dataset.build import build_training_table
 from picme.dataset.config import FeaturesConfig
 from picme.dataset.run import features_settings
-from picme.features.table import extract_features_for_paths, update_image_features
+from picme.features.compute import extract_features_for_paths
+from picme.features.table import update_image_features
 
 PROGRESS_KEY = "picme-features-progress"
 DEFAULT_BATCH = 64

@@ -8,32 +8,26 @@ of the lake's media not yet in the table and appends them.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
-import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
-
 from picme.errors import InputError
-from picme.features.decode import ImageDecodeError, decode_bytes, read_image_bytes
+from picme.features.compute import extract_features_for_paths
 from picme.features.extractors import (
     ANALYSIS_SIDE,
     FEATURE_COLUMNS,
-    empty_features,
-    features_from_array,
 )
 from picme.lake.paths import lake_paths
 from picme.settings import Settings, get_settings
 from picme.util.atomic import write_parquet_atomic
-from picme.util.pool import map_chunks
+from picme.util.generations import sweep
+from picme.util.locks import exclusive
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,102 +38,6 @@ log = logging.getLogger(__name__)
 # are recomputed.
 FEATURE_VERSION = 1
 TABLE_NAME = "image_features"
-
-
-def features_for_file(
-    path: str | os.PathLike[str], max_side: int = ANALYSIS_SIDE
-) -> dict[str, Any]:
-    """One image file to one feature record; never raises for a bad file."""
-    rec: dict[str, Any] = {
-        "path": str(path),
-        "sha256": None,
-        "decodable": False,
-        "error": None,
-        "width": None,
-        "height": None,
-    }
-    try:
-        data = read_image_bytes(path)
-        rec["sha256"] = hashlib.sha256(data).hexdigest()
-        decoded = decode_bytes(data, max_side=max_side, name=path)
-        feats = features_from_array(decoded.rgb)
-    except ImageDecodeError as exc:
-        rec["error"] = exc.reason
-        rec.update(empty_features())
-        return rec
-    except Exception as exc:  # one odd image must not stop a batch of thousands
-        log.warning("features failed for %s: %s", path, exc)
-        rec["error"] = f"feature extraction failed ({type(exc).__name__}: {exc})"
-        rec.update(empty_features())
-        return rec
-    rec.update(decodable=True, width=decoded.width, height=decoded.height)
-    rec.update(feats)
-    return rec
-
-
-def _features_chunk(paths: Sequence[str], max_side: int) -> list[dict[str, Any]]:
-    return [features_for_file(p, max_side) for p in paths]
-
-
-def _worker_init() -> None:
-    # One OpenCV thread per process: the pool already uses every core.
-    cv2.setNumThreads(1)
-
-
-def _resolve_workers(workers: int) -> int:
-    return workers if workers > 0 else get_settings().n_workers()
-
-
-def extract_features_for_paths(
-    paths: Iterable[str | os.PathLike[str]],
-    workers: int = 0,
-    max_side: int = ANALYSIS_SIDE,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Feature records for ``paths``, in the same order; bad files are records too.
-
-    Each record: path, sha256 (None when unreadable), decodable, error, width, height (full
-    upright size), FEATURE_COLUMNS, color_hist, phash, phash_int. ``workers=0`` uses the
-    settings' worker count (one per core by default), ``workers=1`` runs in this process;
-    otherwise chunks of images (never one task per image) go to a process pool, whose
-    workers start from a clean server process (call it under ``if __name__ ==
-    "__main__":`` in a script, as for any multiprocessing code). A file that crashes its
-    worker (a native decoder fault) becomes a failure record. ``progress(done, total)`` is
-    called as chunks finish.
-    """
-    items = [os.fspath(p) for p in paths]
-    total = len(items)
-    n_workers = min(_resolve_workers(workers), max(1, total // 8))
-    # ~4 chunks per worker balances slow images; at most 64 per chunk keeps progress live.
-    size = 32 if n_workers <= 1 else max(4, min(64, math.ceil(total / (n_workers * 4))))
-    chunks = [items[i : i + size] for i in range(0, total, size)]
-    out: list[dict[str, Any]] = []
-    for records in map_chunks(
-        functools.partial(_features_chunk, max_side=max_side),
-        chunks,
-        n_workers,
-        on_crash=_crashed,
-        initializer=_worker_init,
-        # Workers fork from a server process that has this module (and OpenCV) imported.
-        preload=("__main__", __name__),
-    ):
-        out.extend(records)
-        if progress is not None:
-            progress(len(out), total)
-    return out
-
-
-def _crashed(path: str) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "path": path,
-        "sha256": None,
-        "decodable": False,
-        "error": "the decoder crashed on this file",
-        "width": None,
-        "height": None,
-    }
-    rec.update(empty_features())
-    return rec
 
 
 @dataclass
@@ -244,6 +142,32 @@ def _read_existing(target: Path) -> pa.Table | None:
     return table.select(feature_schema().names).cast(feature_schema())
 
 
+#: Images per saved chunk: a kill or a full disk loses at most this much work.
+CHUNK_IMAGES = 256
+#: Seconds a second features run waits for the first before giving up.
+LOCK_WAIT = 3600.0
+
+
+def parts_dir(settings: Settings) -> Path:
+    """Where computed chunks wait to be folded into the table (beside it, hidden)."""
+    return feature_table_path(settings).parent / ".parts"
+
+
+def _read_parts(folder: Path) -> tuple[pa.Table | None, list[Path]]:
+    """Chunks saved by earlier (possibly killed) runs: they are computed work, kept."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    tables = []
+    for f in files:
+        try:
+            tables.append(pq.read_table(f).select(feature_schema().names).cast(feature_schema()))
+        except Exception as exc:  # a part cut short by a crash: its images are recomputed
+            log.warning("ignoring unreadable chunk %s (%s)", f, exc)
+    return (pa.concat_tables(tables) if tables else None), files
+
+
 def update_image_features(
     settings: Settings | None = None,
     *,
@@ -258,37 +182,75 @@ def update_image_features(
     on every run; a missing file or one changed since ingest is reported and retried later.
     ``extract(paths, max_side)`` replaces the local process pool (the Dask flow sends the
     batches to a cluster); it must return one record per path, in order.
+
+    Work is saved as it goes: every :data:`CHUNK_IMAGES` images become a part file, folded
+    into the table at the end, so a kill or a full disk loses at most one chunk and the
+    next run starts from the parts. One run at a time per PICME_HOME: a second one waits
+    for the first and then finds its images done (the two share the work).
     """
+    settings = settings or get_settings()
+    with exclusive(
+        settings.home / "locks" / "features.lock",
+        f"another `picme features` kept {settings.home} busy for {LOCK_WAIT:.0f} s",
+        wait=LOCK_WAIT,
+    ):
+        return _update(settings, workers, max_side, progress, extract)
+
+
+def _update(
+    settings: Settings,
+    workers: int | None,
+    max_side: int,
+    progress: Callable[[int, int], None] | None,
+    extract: Callable[[list[str], int], list[dict[str, Any]]] | None,
+) -> FeatureReport:
     import pyarrow as pa
 
     started = time.perf_counter()
-    settings = settings or get_settings()
     media = _read_media(settings)
     target = feature_table_path(settings)
-    existing, stale = _current_rows(_read_existing(target))
+    sweep(target.parent)
+    parts, part_files = _read_parts(parts_dir(settings))
+    existing, stale = _current_rows(_merge(_read_existing(target), parts))
     known = {s for s in existing["sha256"].to_pylist() if s} if existing is not None else set()
     todo, n_total = _todo(media, known)
 
     report = FeatureReport(n_total=n_total, n_cached=n_total - len(todo))
-    paths = [p for _, p in todo]
     if extract is None:
-        records = extract_features_for_paths(
-            paths,
-            workers=workers if workers is not None else settings.n_workers(),
-            max_side=max_side,
-            progress=progress,
-        )
-    else:
-        records = extract(paths, max_side)
-    keep = _keep(todo, records, report)
+        n_workers = workers if workers is not None else settings.n_workers()
 
-    if keep or stale or existing is None:
+        def extract(paths: list[str], side: int) -> list[dict[str, Any]]:
+            return extract_features_for_paths(paths, workers=n_workers, max_side=side)
+
+    keep: list[dict[str, Any]] = []
+    for start in range(0, len(todo), CHUNK_IMAGES):
+        batch = todo[start : start + CHUNK_IMAGES]
+        kept = _keep(batch, extract([p for _, p in batch], max_side), report)
+        if kept:
+            part = parts_dir(settings) / f"part-{os.getpid()}-{start:09d}.parquet"
+            write_parquet_atomic(records_to_table(kept), part)
+            part_files.append(part)
+        keep.extend(kept)
+        if progress is not None:
+            progress(min(start + CHUNK_IMAGES, len(todo)), len(todo))
+    _count(keep, report)
+    if keep or stale or parts is not None or not target.exists():
         new_table = records_to_table(keep)
         table = new_table if existing is None else pa.concat_tables([existing, new_table])
         write_parquet_atomic(table, target)
+    for f in part_files:
+        f.unlink(missing_ok=True)
     report.table_path = target
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _merge(existing: pa.Table | None, parts: pa.Table | None) -> pa.Table | None:
+    import pyarrow as pa
+
+    if parts is None:
+        return existing
+    return parts if existing is None else pa.concat_tables([existing, parts])
 
 
 def _current_rows(existing: pa.Table | None) -> tuple[pa.Table | None, int]:
@@ -334,6 +296,9 @@ def _keep(
         if not rec["decodable"]:
             report.failures.append((path, rec["error"] or "not decodable"))
         keep.append(rec)
+    return keep
+
+
+def _count(keep: Sequence[dict[str, Any]], report: FeatureReport) -> None:
     report.n_failed = len(report.failures)
     report.n_new = len(keep) - sum(1 for r in keep if not r["decodable"])
-    return keep

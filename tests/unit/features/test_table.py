@@ -14,8 +14,9 @@ from PIL import Image
 
 from picme.errors import InputError
 from picme.features import table as feature_table
+from picme.features.compute import extract_features_for_paths
 from picme.features.extractors import FEATURE_COLUMNS
-from picme.features.table import extract_features_for_paths, update_image_features
+from picme.features.table import update_image_features
 from picme.settings import get_settings
 from picme.util.pool import map_chunks
 from tests.unit.features.imagefeat_helpers import crash_on_marked
@@ -150,3 +151,32 @@ def test_map_chunks_isolates_a_crashing_item() -> None:
     ]
     assert [r["path"] for r in out] == items
     assert [r["ok"] for r in out] == [True, False, True, True, True, True]
+
+
+def test_a_failure_mid_run_loses_at_most_one_chunk(
+    picme_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (or a kill) after some chunks: the chunks already computed are kept as
+    parts and the next run computes only the rest, to the same table as a clean run."""
+    settings = get_settings(workers=1)
+    imgs = write_images(picme_home / "raw" / "a", 7)
+    write_media(settings.lake_dir, [(p, sha(p)) for p in imgs])
+    monkeypatch.setattr(feature_table, "CHUNK_IMAGES", 3)
+    calls: list[int] = []
+
+    def full_disk_on_third(paths: list[str], side: int) -> list[dict]:
+        calls.append(len(paths))
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return extract_features_for_paths(paths, workers=1, max_side=side)
+
+    with pytest.raises(OSError, match="No space"):
+        update_image_features(settings, extract=full_disk_on_third)
+    parts = sorted(feature_table.parts_dir(settings).glob("part-*.parquet"))
+    assert len(parts) == 2  # two chunks of 3 saved; the third was lost
+    again = update_image_features(settings)
+    assert (again.n_new, again.n_cached) == (1, 6)
+    assert not list(feature_table.parts_dir(settings).glob("*"))
+    table = pq.read_table(settings.lake_dir / "image_features" / "image_features.parquet")
+    clean = extract_features_for_paths(imgs, workers=1)
+    assert sorted(table["sha256"].to_pylist()) == sorted(r["sha256"] for r in clean)
