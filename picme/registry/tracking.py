@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from picme.errors import PicmeError
+from picme.util.locks import exclusive
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -82,11 +83,55 @@ def use_tracking(settings: Settings) -> None:
             os.environ["MLFLOW_TRACKING_URI"] = before
 
 
+#: Seconds to wait for a tracking server before saying it does not answer.
+SERVER_TIMEOUT = 10.0
+_checked: set[str] = set()
+
+
+def check_server(uri: str, timeout: float = SERVER_TIMEOUT) -> None:
+    """A tracking server that does not answer is one line within ``timeout`` seconds,
+    instead of MLflow's minutes of silent retries."""
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")) or uri in _checked:
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PicmeError(
+            f"the MLflow tracking server at {uri} does not answer ({reason}); start it, or "
+            "unset MLFLOW_TRACKING_URI and PICME_MLFLOW_TRACKING_URI to use the embedded store"
+        ) from None
+    _checked.add(uri)
+
+
 def client(settings: Settings) -> MlflowClient:
+    """A client of this project's store. The embedded store is created under a lock, so
+    two processes that start at once do not both create its tables."""
     from mlflow import MlflowClient
 
+    uri = settings.tracking_uri
+    check_server(uri)
     use_tracking(settings)
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    if not uri.startswith("sqlite:") or uri in _checked:
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    # The first use in this process creates or upgrades the tables (MLflow does it when the
+    # store is opened); another process doing the same at that moment would collide, so
+    # one at a time. The file can exist while its tables are still being made: the lock is
+    # taken whatever is on disk.
+    with exclusive(
+        settings.home / "locks" / "tracking.lock",
+        "another picme process is creating the MLflow store and did not finish",
+        wait=120.0,
+    ):
+        c = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        c.search_experiments(max_results=1)
+        c.search_registered_models(max_results=1)
+    _checked.add(uri)
+    return c
 
 
 def ensure_experiment(settings: Settings) -> str:

@@ -193,7 +193,14 @@ def fit(
     keep = KeepBest(net)
     has_val = len(dm.splits["val"].frame) > 0
     trainer = _trainer(cfg, settings, keep, logger, has_val)
-    trainer.fit(module, datamodule=dm)
+    try:
+        trainer.fit(module, datamodule=dm)
+    except SystemExit:
+        # Lightning answers Ctrl-C with its own message and sys.exit(1); picme's CLI says
+        # it once and exits 130, and the caller marks the MLflow run failed.
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
     if keep.state is not None:
         net.load_state_dict(keep.state)
     net.eval()
