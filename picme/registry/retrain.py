@@ -7,7 +7,8 @@ explained without MLflow or Prefect.
 The rule, in order:
 
 1. an empty training table never trains (there is nothing to learn from);
-2. no champion yet, or a champion with no record of its table: train;
+2. no model yet, or one with no record of its table: train (with no champion, the last
+   model trained, a challenger, stands in for it: the same table would train it again);
 3. same fingerprint as the champion's table (every column of every row and the feature
    version, see :mod:`picme.dataset.fingerprint`): skip, nothing changed;
 4. the number of accounts changed: train, since a new account shifts what "usual" means;
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from picme.dataset.fingerprint import ROW_HASHES, table_fingerprint, table_row_hashes
 from picme.errors import InputError
-from picme.registry.tracking import champion_info, use_tracking
+from picme.registry.tracking import champion_info, latest_info, use_tracking
 
 if TYPE_CHECKING:
     from picme.settings import Settings
@@ -124,7 +125,8 @@ def decide_retrain(
             "rebuild it with `picme features`"
         )
     version = None if champion is None else _str_or_none(champion.get("version"))
-    label = f"champion v{version}" if version else "the champion"
+    role = "champion" if champion is None else str(champion.get("role") or "champion")
+    label = f"{role} v{version}" if version else f"the {role}"
 
     if cur.rows == 0:
         return RetrainDecision(
@@ -197,7 +199,9 @@ def check_retrain(
 ) -> RetrainDecision:
     """Compare the table on disk with the one the current champion was trained on."""
     current = table_fingerprint(settings)
-    champion = champion_info(settings)
+    # With no champion, the last model trained stands in: the gate refused it, and the
+    # same table would train the same model again.
+    champion = champion_info(settings) or latest_info(settings)
     change = None
     if champion is not None and champion.get("fingerprint") != current["fingerprint"]:
         change = row_change(settings, champion.get("run_id"))

@@ -163,8 +163,24 @@ def champion_info(settings: Settings) -> dict[str, Any] | None:
     if store_missing(settings.tracking_uri):
         return None
     mv = champion_version(settings)
-    if mv is None:
+    return None if mv is None else version_info(settings, mv, CHAMPION)
+
+
+def latest_info(settings: Settings) -> dict[str, Any] | None:
+    """:func:`version_info` of the newest version whose decision was recorded (champion or
+    challenger): the last model trained, whatever the gate decided."""
+    if store_missing(settings.tracking_uri):
         return None
+    versions = client(settings).search_model_versions(f"name='{settings.model_name}'")
+    decided = [v for v in versions if TAG_REASON in (v.tags or {})]
+    if not decided:
+        return None
+    mv = max(decided, key=lambda v: int(v.version))
+    return version_info(settings, mv, (mv.tags or {}).get(TAG_ROLE, CHALLENGER))
+
+
+def version_info(settings: Settings, mv: ModelVersion, role: str) -> dict[str, Any]:
+    """version, role, run_id and the training table (rows/accounts/fingerprint) of ``mv``."""
     tags = dict(mv.tags or {})
 
     def _num(key: str, cast: type) -> Any:
@@ -175,8 +191,11 @@ def champion_info(settings: Settings) -> dict[str, Any] | None:
 
     return {
         "version": str(mv.version),
+        "role": role,
         "run_id": mv.run_id,
-        "uri": f"models:/{settings.model_name}@{CHAMPION}",
+        "uri": f"models:/{settings.model_name}/{mv.version}"
+        if role != CHAMPION
+        else f"models:/{settings.model_name}@{CHAMPION}",
         "rows": _num(TAG_ROWS, int),
         "accounts": _num(TAG_ACCOUNTS, int),
         "fingerprint": tags.get(TAG_TABLE),

@@ -46,7 +46,7 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     from flows.pipeline import pipeline_flow
     from flows.retrain import retrain_flow
     from picme.dataset.fingerprint import table_fingerprint
-    from picme.registry.tracking import champion_info, client
+    from picme.registry.tracking import champion_info, client, latest_info
     from picme.settings import get_settings
     from picme.training.config import TrainConfig
 
@@ -64,19 +64,21 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     assert trained.trained and "no champion" in trained.reason
     run = trained.train
     assert run is not None
-    assert run.version == "1" and run.promoted
-    champion = champion_info(settings)
-    assert champion is not None and champion["version"] == "1"
-    assert champion["run_id"] == run.run_id
+    # Registered and judged by the gate; on 4 tiny accounts it need not earn champion.
+    assert run.version == "1"
+    last = latest_info(settings)
+    assert last is not None and last["version"] == "1" and last["run_id"] == run.run_id
+    assert (champion_info(settings) is not None) == run.promoted
     table = table_fingerprint(settings)
-    assert (champion["rows"], champion["fingerprint"]) == (table["rows"], table["fingerprint"])
+    assert (last["rows"], last["fingerprint"]) == (table["rows"], table["fingerprint"])
     assert run.evaluation is not None
     assert run.evaluation.metrics, "evaluation read no metrics back from MLflow"
     assert first.curate.html_path.is_file()
     assert first.where["MLflow UI"].startswith("mlflow ui --backend-store-uri 'sqlite:///")
 
     evaluation = artifacts(EVALUATION_KEY)[0]
-    assert run.run_id in evaluation.data and "Champion: yes" in evaluation.data
+    verdict = "Champion: yes" if run.promoted else "Champion: no"
+    assert run.run_id in evaluation.data and verdict in evaluation.data
     assert len(artifacts(COUNTS_KEY)) >= 2  # after ingest and after features
 
     # Same data again: every stage is a cache hit and training is skipped, with the reason.
@@ -86,7 +88,8 @@ def test_pipeline_registers_a_model_then_skips_when_nothing_changed(
     assert second.features.image_features.cached
     assert second.features.training.cached
     assert not second.train.trained
-    assert "unchanged since champion v1" in second.train.reason
+    role = "champion" if run.promoted else "challenger"
+    assert f"unchanged since {role} v1" in second.train.reason
     decision = artifacts(RETRAIN_KEY)[0]
     assert decision.data.startswith("# Training skipped") and "unchanged" in decision.data
     # The scheduled retrain flow reaches the same decision on its own.

@@ -228,16 +228,25 @@ def test_deploy_and_run_the_pipeline_on_servers(tmp_path: Path, processes: Proce
         + processes.tail("worker", 120)
     )
 
-    # MLflow REST API: the run registered version 1, and it holds the champion alias.
+    # MLflow REST API: the run registered version 1, with the champion gate's decision
+    # recorded on it (a few tiny accounts rarely earn champion: then it is a challenger).
     model = http_json(
         "GET", f"{mlflow_url}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}"
     )["registered_model"]
     assert [v["version"] for v in model.get("latest_versions", [])] == ["1"]
-    alias = http_json(
-        "GET",
-        f"{mlflow_url}/api/2.0/mlflow/registered-models/alias?name={MODEL_NAME}&alias=champion",
+    version = http_json(
+        "GET", f"{mlflow_url}/api/2.0/mlflow/model-versions/get?name={MODEL_NAME}&version=1"
     )["model_version"]
-    assert alias["version"] == "1" and alias["status"] == "READY"
+    tags = {t["key"]: t["value"] for t in version.get("tags", [])}
+    assert version["status"] == "READY" and tags["picme.state"] == "complete"
+    assert tags["picme.role"] in ("champion", "challenger") and tags["picme.reason"]
+    assert "picme.gate.heuristic.n_pairs" in tags or "picme.gate.heuristic.failed" in tags
+    if tags["picme.role"] == "champion":
+        alias = http_json(
+            "GET",
+            f"{mlflow_url}/api/2.0/mlflow/registered-models/alias?name={MODEL_NAME}&alias=champion",
+        )["model_version"]
+        assert alias["version"] == "1"
     assert any((tmp_path / "mlflow-artifacts").rglob("MLmodel")), "no model in the artifact store"
     assert (home / "lake" / "training" / "training.parquet").is_file()
 

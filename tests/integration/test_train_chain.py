@@ -34,9 +34,16 @@ def test_generated_data_trains_and_registers(tmp_path: Path) -> None:
     result = train_and_register(cfg, settings)
     m = result.metrics
     print(result.summary())
-    assert result.version == "1" and result.promoted
+    assert result.version == "1"
     assert np.isfinite(m["test/pairwise_acc"]) and m["test/n_pairs"] > 0
     # The generator plants a relation between image and likes; even this short run finds it.
     assert m["test/pairwise_acc"] > 0.6
-    scorer = load_scorer(None, settings)
+    # The gate judged it against every reference on the same test pairs, and said so. (On
+    # one test account of 18 posts no edge over the heuristic is real: it stays challenger;
+    # test_champion_gate.py shows a champion earned on enough data.)
+    assert result.gate is not None
+    refs = {c.reference for c in result.gate.comparisons}
+    assert refs == {"heuristic", "followers", "random"}
+    assert result.promoted == result.gate.promoted
+    scorer = load_scorer("models:/picme-scorer/1", settings)
     assert scorer.version == "1"
