@@ -228,6 +228,23 @@ def test_deploy_and_run_the_pipeline_on_servers(tmp_path: Path, processes: Proce
         + processes.tail("worker", 120)
     )
 
+    _check_registered_version(mlflow_url)
+    assert any((tmp_path / "mlflow-artifacts").rglob("MLmodel")), "no model in the artifact store"
+    assert (home / "lake" / "training" / "training.parquet").is_file()
+
+    # Prefect REST API: the scheduled deployments carry their cron schedules.
+    deployments = http_json("POST", f"{api}/deployments/filter", {"limit": 50})
+    by_name = {d["name"]: d for d in deployments}
+    assert {"scheduled-scrape", "scheduled-retrain", "pipeline", "curate"} <= set(by_name)
+    (retrain,) = by_name["scheduled-retrain"]["schedules"]
+    assert retrain["schedule"]["cron"] == "0 5 * * 1" and retrain["active"] is True
+    (scrape,) = by_name["scheduled-scrape"]["schedules"]
+    assert scrape["schedule"]["cron"] == "0 3 * * *" and scrape["active"] is False
+    assert by_name["pipeline"]["schedules"] == []
+    assert by_name["pipeline"]["work_pool_name"] == "picme"
+
+
+def _check_registered_version(mlflow_url: str) -> None:
     # MLflow REST API: the run registered version 1, with the champion gate's decision
     # recorded on it (a few tiny accounts rarely earn champion: then it is a challenger).
     model = http_json(
@@ -247,16 +264,3 @@ def test_deploy_and_run_the_pipeline_on_servers(tmp_path: Path, processes: Proce
             f"{mlflow_url}/api/2.0/mlflow/registered-models/alias?name={MODEL_NAME}&alias=champion",
         )["model_version"]
         assert alias["version"] == "1"
-    assert any((tmp_path / "mlflow-artifacts").rglob("MLmodel")), "no model in the artifact store"
-    assert (home / "lake" / "training" / "training.parquet").is_file()
-
-    # Prefect REST API: the scheduled deployments carry their cron schedules.
-    deployments = http_json("POST", f"{api}/deployments/filter", {"limit": 50})
-    by_name = {d["name"]: d for d in deployments}
-    assert {"scheduled-scrape", "scheduled-retrain", "pipeline", "curate"} <= set(by_name)
-    (retrain,) = by_name["scheduled-retrain"]["schedules"]
-    assert retrain["schedule"]["cron"] == "0 5 * * 1" and retrain["active"] is True
-    (scrape,) = by_name["scheduled-scrape"]["schedules"]
-    assert scrape["schedule"]["cron"] == "0 3 * * *" and scrape["active"] is False
-    assert by_name["pipeline"]["schedules"] == []
-    assert by_name["pipeline"]["work_pool_name"] == "picme"
