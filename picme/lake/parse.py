@@ -73,7 +73,30 @@ def load_structure(context: Any, path: Path) -> Any:
     except OSError as exc:
         raise BadFile(f"cannot read ({exc.strerror or exc})") from None
     except (AssertionError, KeyError, TypeError, AttributeError) as exc:
+        missing = missing_field(path)
+        if missing is not None:
+            raise BadFile(f"metadata field {missing!r} is missing; re-download this post") from None
         raise BadFile(f"unexpected metadata structure ({exc.__class__.__name__}: {exc})") from None
+
+
+#: Fields of a post's node that instaloader cannot do without (it asserts or indexes them).
+REQUIRED_NODE_FIELDS = ("shortcode", "id", "taken_at_timestamp", "owner", "__typename")
+
+
+def missing_field(path: Path) -> str | None:
+    """The first required field absent from the metadata file's node, if that is what is
+    wrong with it (instaloader's own error names no field: ``AssertionError: ``)."""
+    try:
+        with lzma.open(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, lzma.LZMAError, EOFError, ValueError):
+        return None
+    node = data.get("node") if isinstance(data, dict) else None
+    if not isinstance(node, dict):
+        return "node"
+    if "username" in node and "edge_owner_to_timeline_media" in node:
+        return None  # a profile, not a post
+    return next((f for f in REQUIRED_NODE_FIELDS if f not in node), None)
 
 
 def safe(fn: Callable[[], T], default: T | None = None) -> T | None:

@@ -53,6 +53,23 @@ def session_file_for(login: str, settings: Settings) -> Path:
     return legacy if not default.exists() and legacy.exists() else default
 
 
+#: What a failed request says when the network, not Instagram, is the problem.
+NETWORK_TEXT = re.compile(
+    r"Failed to establish|Name or service not known|Temporary failure in name resolution|"
+    r"Network is unreachable|Connection refused|Max retries exceeded|No route to host|"
+    r"timed out|ConnectionError|NewConnectionError",
+    re.IGNORECASE,
+)
+
+
+def offline(why: object) -> SessionError:
+    first = str(why).strip().splitlines()[0][:200] if str(why).strip() else "no answer"
+    return SessionError(
+        f"Instagram cannot be reached ({first}): check the network connection, then run "
+        "`picme scrape` again; the session itself was not checked"
+    )
+
+
 def load_session(loader: Any, login: str, settings: Settings) -> str:
     """Log ``loader`` in from the session file of ``login``; return the session's user."""
     path = session_file_for(login, settings)
@@ -72,9 +89,16 @@ def load_session(loader: Any, login: str, settings: Settings) -> str:
     logsafe.register_secrets(v for v in cookies.values() if v)
     context: PicmeContext = loader.context
     seen = len(context.recent_errors)
-    user = loader.test_login()
+    try:
+        user = loader.test_login()
+    except Exception as exc:  # instaloader raises its ConnectionException, requests its own
+        if NETWORK_TEXT.search(f"{type(exc).__name__} {exc}"):
+            raise offline(exc) from None
+        raise
     if user is None:
         why = " ".join(list(context.recent_errors)[seen:])
+        if NETWORK_TEXT.search(why):
+            raise offline(why)
         if RATE_LIMIT_TEXT.search(why):
             raise RateLimited(
                 "Instagram rate limit while checking the session; wait a few minutes and run again"
