@@ -147,9 +147,9 @@ def pipeline_flow(
         sample_image_size: Long side of generated images (px).
         seed: Seed of the generated sample and of the demo album.
         train: What to train and how (the options of `picme train`).
-        min_growth: Train when the training table has at least this many more rows than the
-            champion's, as a fraction (0.1 is 10%).
-        retrain_on_change: Also train when the table changed without growing.
+        min_growth: Train when at least this share of the champion's rows (0.1 is 10%) are
+            new, removed or changed, compared row by row.
+        retrain_on_change: Count changed and removed rows too (off: only new rows count).
         force_train: Train even when the training table has not changed.
         album: Album folder to curate.
         demo_album: Without ``album``, curate a generated album under PICME_HOME.

@@ -87,15 +87,14 @@ def retrain_flow(
     train: TrainConfig = TrainConfig(),
 ) -> RetrainResult:
     """Ingest raw/, update features and the training table, then train if it grew by at
-    least ``min_growth`` (a fraction: 0.1 is 10%) or changed since the champion.
+    least ``min_growth`` (a fraction: 0.1 is 10%) since the champion (or the last model).
 
     Args:
         home: PICME_HOME, the data folder (default: the PICME_HOME of the process running
             the flow).
-        min_growth: Train when the training table has at least this many more rows than the
-            champion's, as a fraction (0.1 is 10%).
-        retrain_on_change: Also train when the table changed without growing (likes
-            refreshed, labels or split rebuilt, posts removed).
+        min_growth: Train when at least this share of the champion's rows (0.1 is 10%) are
+            new, removed or changed, compared row by row.
+        retrain_on_change: Count changed and removed rows too (off: only new rows count).
         force: Train whatever the decision; the artifact records what it would have been.
         train: What to train and how (the options of `picme train`).
     """

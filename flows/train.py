@@ -15,7 +15,7 @@ from picme.training.config import TrainConfig
 
 
 class TrainRun(BaseModel):
-    """One trained model: its MLflow run, its registered version and the champion rule's
+    """One trained model: its MLflow run, its registered version and the champion gate's
     verdict, then the evaluation the evaluate subflow published."""
 
     summary: str

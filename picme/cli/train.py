@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
     def train(config: TrainConfig) -> None:
         """Train a model, evaluate it on the test split, log to MLflow, promote if it wins.
 
-        With no options: the project's default model (fusion, pairwise loss)."""
+        With no options (--model auto): the candidates are cross-validated on the training
+        accounts and the best one is trained; it becomes champion only if it beats the
+        heuristic, the baselines and the current champion on the test split."""
         from picme.settings import get_settings
         from picme.training.run import train_and_register
 

@@ -210,6 +210,7 @@ def _update(
     media = _read_media(settings)
     target = feature_table_path(settings)
     sweep(target.parent)
+    sweep(parts_dir(settings))
     parts, part_files = _read_parts(parts_dir(settings))
     existing, stale = _current_rows(_merge(_read_existing(target), parts))
     known = {s for s in existing["sha256"].to_pylist() if s} if existing is not None else set()

@@ -36,11 +36,12 @@ from picme.lake.parse import (
     profile_row,
     snapshot_rows,
 )
-from picme.lake.paths import lake_paths
+from picme.lake.paths import SINGLE_FILE, lake_paths
 from picme.lake.report import IngestReport
 from picme.lake.scan import Target, find_targets, map_images, meta_base, scan_target
 from picme.lake.stored import Stat, Stored
 from picme.settings import Settings, get_settings
+from picme.util.generations import sweep
 from picme.util.locks import exclusive
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,21 @@ def ingest_raw(raw_dirs: Sequence[Path | str], settings: Settings | None = None)
         lake_paths(settings).ingest_lock,
         f"{settings.lake_dir}: another `picme ingest` is writing this lake; wait for it to finish",
     ):
+        sweep_lake(settings)
         _ingest(targets, settings, report)
     return report
+
+
+def sweep_lake(settings: Settings) -> None:
+    """Temp files a killed writer left in the lake's folders (never a live writer's: the
+    ingest lock is held, and each name carries its writer's pid)."""
+    paths = lake_paths(settings)
+    for folder in (
+        paths.root,
+        *(paths.table(n).parent for n in SINGLE_FILE),
+        paths.observations_dir,
+    ):
+        sweep(folder)
 
 
 @dataclass

@@ -3,10 +3,13 @@
 ``seed-cnn``: the poster's CNN (270x270 RGB, 3x3 convolutions with ReLU and a pooling layer
 between each pair, flatten, dense). ``metadata``: the poster's first model, metadata and
 image features only. ``fusion``: an image branch and a metadata branch together (the
-poster's planned model, and the project's default). ``backbone``: a named architecture
-(``--arch``, default resnet50) with ImageNet weights from a local file or the torch hub cache,
-fused with the metadata branch; offline without weights it trains only with
+poster's planned model; ``picme train``'s automatic choice considers it on large tables).
+``backbone``: a named architecture (``--arch``, default resnet50) with ImageNet weights from
+a local file or the torch hub cache, fused with the metadata branch; offline without weights it trains only with
 ``--from-scratch``.
+
+The tabular rankers (``ranker``: LightGBM lambdarank per account; ``linear-pairwise``) are
+registered in ``ranker`` (RANKERS) and logged through ``ranker_pyfunc``.
 
 Also here: the LightningModule (``module``) apart from the networks (``nets``,
 ``backbones``), the DataModule and decoded-image cache (``data``), losses by name
@@ -30,8 +33,6 @@ if TYPE_CHECKING:
 #: Defaults per model: the poster's seed-cnn at 270 px for 15 epochs; the others smaller.
 DEFAULT_IMAGE_SIZE = {"seed-cnn": 270, "metadata": 32, "fusion": 128, "backbone": 224}
 DEFAULT_EPOCHS = {"seed-cnn": 15, "metadata": 30, "fusion": 12, "backbone": 8}
-DEFAULT_MODEL = "fusion"
-DEFAULT_LOSS = "pairwise"
 
 
 def available_models() -> list[str]:

@@ -113,7 +113,7 @@ def decide_retrain(
     """Apply the rule in the module docstring (``change``: the row-by-row comparison with
     the champion's table, when its run recorded the row hashes).
 
-    ``current`` is :func:`picme.dataset.build.table_fingerprint`'s dict; ``champion`` is
+    ``current`` is :func:`picme.dataset.fingerprint.table_fingerprint`'s dict; ``champion`` is
     :func:`picme.registry.tracking.champion_info`'s dict (None when there is no champion).
     """
     if min_growth < 0:

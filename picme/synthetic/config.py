@@ -1,4 +1,4 @@
-"""The options of ``picme generate``, declared once: the command line, the pipeline flow and
+"""The options of ``picme generate``, declared once: the command line and
 :func:`picme.synthetic.instagram.generate_from_config` read them from here."""
 
 from __future__ import annotations

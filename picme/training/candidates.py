@@ -1,8 +1,9 @@
 """Which models compete when ``picme train`` names none, and how each one is cross-validated.
 
-Candidates: the tabular rankers always; the image networks (``fusion``) once the training
-table has at least :data:`CNN_MIN_ROWS` rows, where the learning curve in docs/models.md
-shows them catching up (below it they lose to the rankers and cost minutes per fold). Each
+Candidates: the tabular rankers always; the image network ``fusion`` once the training
+table has at least :data:`CNN_MIN_ROWS` rows (below it a network costs minutes per fold on
+a CPU and, on the generated data measured so far, loses to the rankers; the learning-curve
+benchmark in bench/ is where this bound is to be checked as data grows). Each
 candidate is a function that fits on one frame and scores another, run over the same folds
 of the training accounts by :func:`picme.training.select.cross_validate`.
 """

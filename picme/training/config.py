@@ -45,7 +45,7 @@ class TrainConfig:
         "(auto uses 5 folds unless given).",
     )
     register: bool = Field(
-        default=True, description="Register the model in MLflow and let the champion rule decide."
+        default=True, description="Register the model in MLflow and let the champion gate decide."
     )
     devices: int = Field(
         default=1, description="GPUs to use; more than 1 trains with DDP (one process each)."

@@ -116,7 +116,7 @@ def check_owned(target: Path, *, legacy: Callable[[Path], bool] | None = None) -
         )
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths (Linux renameat2); False when the system cannot."""
     if not sys.platform.startswith("linux"):
         return False
@@ -198,7 +198,7 @@ def publish(staging: Path, target: Path) -> None:
     if not target.exists():
         os.rename(staging, target)
         return
-    if _exchange(staging, target):
+    if exchange(staging, target):
         shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old generation
         return
     old = hidden_name(target, "old")
