@@ -5,8 +5,8 @@ between each pair, flatten, dense). ``metadata``: the poster's first model, meta
 image features only. ``fusion``: an image branch and a metadata branch together (the
 poster's planned model; ``picme train``'s automatic choice considers it on large tables).
 ``backbone``: a named architecture (``--arch``, default resnet50) with ImageNet weights from
-a local file or the torch hub cache, fused with the metadata branch; offline without weights it trains only with
-``--from-scratch``.
+a local file or the torch hub cache, fused with the metadata branch; offline without weights
+it trains only with ``--from-scratch``.
 
 The tabular rankers (``ranker``: LightGBM lambdarank per account; ``linear-pairwise``) are
 registered in ``ranker`` (RANKERS) and logged through ``ranker_pyfunc``.
