@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from picme.dataset.sql import literal
 from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
+from picme.lake.commit import roll_forward
 from picme.lake.paths import lake_paths
 from picme.settings import Settings
 
@@ -91,6 +92,7 @@ def load_inputs(
 ) -> tuple[int, dict[str, float]]:
     """Create the input views in ``con``; returns how many posts there are and the null
     rate of each checked posts column (a rate over one half is also a warning)."""
+    roll_forward(settings)  # an ingest killed mid-commit: finish it before reading
     inputs = input_paths(settings)
     _input_view(con, "posts", inputs["posts"], _POSTS_SCHEMA, warnings, "picme ingest")
     _input_view(con, "media", inputs["media"], _MEDIA_SCHEMA, warnings, "picme ingest")

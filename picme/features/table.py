@@ -23,6 +23,7 @@ from picme.features.extractors import (
     ANALYSIS_SIDE,
     FEATURE_COLUMNS,
 )
+from picme.lake.commit import roll_forward
 from picme.lake.paths import lake_paths
 from picme.settings import Settings, get_settings
 from picme.util.atomic import write_parquet_atomic
@@ -112,6 +113,7 @@ def records_to_table(records: Sequence[Mapping[str, Any]]) -> pa.Table:
 def _read_media(settings: Settings) -> pa.Table:
     import pyarrow.parquet as pq
 
+    roll_forward(settings)  # an ingest killed mid-commit: finish it before reading
     path = lake_paths(settings).media
     if not path.exists():
         raise InputError(f"no media table at {path}: run `picme ingest` first")

@@ -22,6 +22,7 @@ from typing import Any
 from instaloader import Post, Profile
 
 from picme.lake import tables as lake
+from picme.lake.commit import commit, roll_forward
 from picme.lake.config import IngestConfig
 from picme.lake.media import MediaChecker
 from picme.lake.merge import Merger
@@ -66,6 +67,7 @@ def ingest_raw(raw_dirs: Sequence[Path | str], settings: Settings | None = None)
         lake_paths(settings).ingest_lock,
         f"{settings.lake_dir}: another `picme ingest` is writing this lake; wait for it to finish",
     ):
+        roll_forward(settings)
         sweep_lake(settings)
         _ingest(targets, settings, report)
     return report
@@ -128,15 +130,17 @@ def _ingest(targets: list[Path], settings: Settings, report: IngestReport) -> No
     report.posts_new, report.posts_updated = posts.new, posts.updated
     report.posts_unchanged = len(stored.post_codes) - posts.updated
 
-    # Each table atomically; posts last, and each step is idempotent on rerun.
+    # All tables of this ingest as one generation (picme.lake.commit).
+    writes = []
     if media.table is not None:
-        lake.write_table(settings, "media", media.table)
+        writes.append(lake.prepared(settings, "media", media.table))
     if report.profiles_new:
-        lake.write_table(settings, "profiles", profiles)
+        writes.append(lake.prepared(settings, "profiles", profiles))
     if new_obs.num_rows:
-        lake.append_part(settings, "post_observations", new_obs)
+        writes.append(lake.prepared_part(settings, "post_observations", new_obs))
     if posts.table is not None:
-        lake.write_table(settings, "posts", posts.table)
+        writes.append(lake.prepared(settings, "posts", posts.table))
+    commit(settings, writes)
     log.debug("ingest: %s", report.summary().splitlines()[0])
 
 

@@ -154,29 +154,40 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=schema)
 
 
-def write_table(settings: Settings, name: str, table: pa.Table) -> Path:
-    """Replace a single-file table atomically (write a temporary file, then rename)."""
+def prepared(settings: Settings, name: str, table: pa.Table) -> tuple[Path, pa.Table]:
+    """(target, table) of a single-file table's new content, conformed to its schema."""
     if name in PARTITIONED:
-        raise ValueError(f"{name} is append-only; use append_part()")
+        raise ValueError(f"{name} is append-only; use prepared_part()")
     if name in SCHEMAS:
         table = conform(table, SCHEMAS[name])
-    return write_parquet(table, table_path(settings, name))
+    return table_path(settings, name), table
 
 
-def append_part(settings: Settings, name: str, table: pa.Table) -> Path | None:
-    """Add one part file to an append-only table; its name is a hash of its content, so
-    writing the same rows twice (say, after a crash) lands on the same file."""
+def prepared_part(settings: Settings, name: str, table: pa.Table) -> tuple[Path, pa.Table]:
+    """(target, table) of one new part file of an append-only table; its name is a hash of
+    its content, so writing the same rows twice (say, after a crash) lands on one file."""
     if name not in PARTITIONED:
         raise ValueError(f"{name} is not an append-only table")
-    if table.num_rows == 0:
-        return None
     if name in SCHEMAS:
         table = conform(table, SCHEMAS[name])
     digest = hashlib.sha256()
     for col in ("shortcode", "observed_at"):
         if col in table.column_names:
             digest.update(repr(table.column(col).to_pylist()).encode("utf-8"))
-    target = table_path(settings, name) / f"part-{digest.hexdigest()[:20]}.parquet"
+    return table_path(settings, name) / f"part-{digest.hexdigest()[:20]}.parquet", table
+
+
+def write_table(settings: Settings, name: str, table: pa.Table) -> Path:
+    """Replace a single-file table atomically (write a temporary file, then rename)."""
+    target, table = prepared(settings, name, table)
+    return write_parquet(table, target)
+
+
+def append_part(settings: Settings, name: str, table: pa.Table) -> Path | None:
+    """Add one part file to an append-only table (see :func:`prepared_part`)."""
+    if table.num_rows == 0:
+        return None
+    target, table = prepared_part(settings, name, table)
     return write_parquet(table, target)
 
 
