@@ -26,6 +26,7 @@ from picme.dataset.params import json_params, query_parameters
 from picme.dataset.steps import build_connection, run_steps
 from picme.features.extractors import FEATURE_COLUMNS
 from picme.settings import Settings
+from picme.util.locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,16 @@ def build_training_table(settings: Settings, *, now: datetime | None = None) -> 
     ``now`` (default: the current time) decides which posts are too young to count and is
     recorded in split.json; pass it to rebuild a table exactly.
     """
+    # One build per home at a time: a second one waits, then builds from the same lake.
+    with exclusive(
+        settings.home / "locks" / "build.lock",
+        "another `picme features` is building the training table and did not finish",
+        wait=3600.0,
+    ):
+        return _build(settings, now)
+
+
+def _build(settings: Settings, now: datetime | None) -> BuildReport:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     if now.tzinfo is None:

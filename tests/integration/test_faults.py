@@ -230,3 +230,61 @@ def test_a_full_disk_mid_build_keeps_the_previous_training_set(base: Path, tmp_p
     assert "Traceback" not in proc.stderr
     assert _digest(training) == before
     assert _leftovers(home) == []
+
+
+def _start(home: Path, args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "picme.cli.app", *args],
+        cwd=ROOT,
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_ingests_at_once_one_refuses_in_one_line(base: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(base, home, symlinks=True)
+    procs = [_start(home, ["ingest"]) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    codes = sorted(code for code, _ in results)
+    if codes == [0, 0]:
+        return  # the first finished before the second started: nothing to refuse
+    assert codes == [0, 2], results
+    (err,) = [e for code, e in results if code == 2]
+    assert err.strip().splitlines()[-1].startswith("error: ") and "another `picme ingest`" in err
+    assert "Traceback" not in err
+
+
+def test_two_feature_builds_at_once_share_the_work(base: Path, tmp_path: Path) -> None:
+    home = _prepared(base, "features", tmp_path)
+    procs = [_start(home, ["features"]) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    # One computed the images; the other waited for it and found them done.
+    computed = sorted(
+        int(line.split(" computed")[0].rsplit(", ", 1)[1])
+        for out, _ in outs
+        for line in out.splitlines()
+        if line.startswith("image features:")
+    )
+    assert computed[0] == 0 and computed[1] > 0, outs
+    assert _leftovers(home) == []
+
+
+def test_curate_refuses_a_user_folder_that_happens_to_hold_a_curation_json(
+    base: Path, tmp_path: Path
+) -> None:
+    docs = tmp_path / "Documents"
+    docs.mkdir()
+    (docs / "curation.json").write_text('{"mine": true}')
+    (docs / "thesis.docx").write_bytes(b"years of work")
+    proc = _start(
+        tmp_path, ["curate", str(base / "raw"), "--model", "heuristic", "--out", str(docs)]
+    )
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    assert "already holds other files" in err and "Traceback" not in err
+    assert (docs / "thesis.docx").read_bytes() == b"years of work"
+    assert sorted(p.name for p in docs.iterdir()) == ["curation.json", "thesis.docx"]
