@@ -59,7 +59,10 @@ links AS (
     FROM r AS a
     JOIN r AS b ON b.sha256 = a.sha256 AND b.id > a.id
 )
-SELECT ra.shortcode AS shortcode_a, rb.shortcode AS shortcode_b
+SELECT
+    ra.shortcode AS shortcode_a,
+    rb.shortcode AS shortcode_b,
+    ra.sha256 = rb.sha256 AS same_file
 FROM links
 JOIN r AS ra ON ra.id = links.id_a
 JOIN r AS rb ON rb.id = links.id_b

@@ -21,15 +21,15 @@ import numpy as np
 import pyarrow as pa
 
 from picme.dataset.splits import SplitPlan, plan_split
-from picme.dataset.sql import connect, create_table, run_query
+from picme.dataset.sql import connect, create_table
 from picme.settings import Settings
 
 if TYPE_CHECKING:
     import duckdb
 
 
-#: The step computed in Python rather than by a query of its own.
-GROUP_SPLIT = "photo_links"
+#: The step computed in Python (from the ``links`` table) rather than by a query.
+GROUP_SPLIT = "group_split"
 
 
 def steps(split: str) -> list[tuple[str, str]]:
@@ -38,6 +38,7 @@ def steps(split: str) -> list[tuple[str, str]]:
         ("checked", "checks"),
         ("labelled", "labels"),
         ("metadata", "metadata"),
+        ("links", "photo_links"),
         ("assignment", GROUP_SPLIT if split == "account" else f"split_{split}"),
         ("dropped", "near_duplicates"),
         ("training", "training"),
@@ -47,7 +48,7 @@ def steps(split: str) -> list[tuple[str, str]]:
 
 
 # Tables only later steps read: dropped once exclusions.sql has read them.
-_INTERMEDIATE = ("checked", "labelled", "metadata", "assignment", "dropped")
+_INTERMEDIATE = ("checked", "labelled", "metadata", "links", "assignment", "dropped")
 
 
 def run_steps(
@@ -89,7 +90,7 @@ def assign_groups(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> 
     ).fetchall()
     codes = [r[0] for r in rows]
     pos = {c: i for i, c in enumerate(codes)}
-    links = run_query(con, GROUP_SPLIT, params).fetchall()
+    links = con.execute("SELECT shortcode_a, shortcode_b FROM links").fetchall()
     a = np.array([pos[x] for x, _ in links], np.int64)
     b = np.array([pos[y] for _, y in links], np.int64)
     plan = plan_split(

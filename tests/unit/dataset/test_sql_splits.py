@@ -23,6 +23,7 @@ def _assign(rows: list[dict[str, Any]], split: str, **settings: Any) -> dict[str
     create_table(con, "checked", "checks", p)
     create_table(con, "labelled", "labels", p)
     if split == "account":
+        create_table(con, "links", "photo_links", p)
         assign_groups(con, p)
     else:
         create_table(con, "assignment", f"split_{split}", p)
@@ -108,6 +109,8 @@ def _dropped(rows: list[tuple[str, str, str, int]], max_bits: int = 4) -> dict[s
     )
     p = params()
     p["max_distance"] = max_bits
+    con.execute("CREATE TABLE labelled AS SELECT shortcode, NULL::VARCHAR AS reason FROM checked")
+    create_table(con, "links", "photo_links", p)
     create_table(con, "dropped", "near_duplicates", p)
     return dict(con.execute("SELECT shortcode, reason FROM dropped").fetchall())
 
