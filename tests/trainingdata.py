@@ -169,3 +169,21 @@ def torch_one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def write_resnet_checkpoint(path: Path, arch: str = "resnet18", seed: int = 0) -> Path:
+    """A randomly initialised built-in ResNet saved as torchvision saves its ImageNet
+    checkpoints (a plain state dict, classifier ``fc.*`` included), so tests load weights in
+    that format without downloading any."""
+    import torch
+
+    from picme.models.backbones import BUILTIN_ARCHS
+
+    torch.manual_seed(seed)
+    net = BUILTIN_ARCHS[arch]()
+    state = dict(net.state_dict())
+    state["fc.weight"] = torch.randn(1000, net.out_dim) * 0.01
+    state["fc.bias"] = torch.zeros(1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return path

@@ -9,7 +9,8 @@ a local file or the torch hub cache, fused with the metadata branch; offline wit
 it trains only with ``--from-scratch``.
 
 The tabular rankers (``ranker``: LightGBM lambdarank per account; ``linear-pairwise``) are
-registered in ``ranker`` (RANKERS) and logged through ``ranker_pyfunc``.
+registered in ``ranker`` (RANKERS) and logged through ``ranker_pyfunc``; ``embed`` is the
+frozen backbone whose projected features they can read as extra columns.
 
 Also here: the LightningModule (``module``) apart from the networks (``nets``,
 ``backbones``), the DataModule and decoded-image cache (``data``), losses by name

@@ -127,9 +127,11 @@ def hub_checkpoint(arch: str) -> Path | None:
     return Path(found[-1]) if found else None
 
 
-def _load_state(path: Path) -> dict[str, torch.Tensor]:
+def read_checkpoint(path: Path, option: str = "--weights") -> dict[str, torch.Tensor]:
+    """A state dict from a local ``.pth``/``.pt``/``.safetensors`` file (also one wrapped in
+    ``{"state_dict": ...}`` or saved from DataParallel); ``option`` names it in messages."""
     if not path.is_file():
-        raise InputError(f"--weights {path}: no such file; give a local .pth/.pt/.safetensors")
+        raise InputError(f"{option} {path}: no such file; give a local .pth/.pt/.safetensors")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -138,16 +140,16 @@ def _load_state(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise InputError(f"--weights {path}: cannot read ({type(exc).__name__}: {exc})") from exc
+        raise InputError(f"{option} {path}: cannot read ({type(exc).__name__}: {exc})") from exc
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
-        raise InputError(f"--weights {path}: not a state dict")
+        raise InputError(f"{option} {path}: not a state dict")
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def _load_into(module: nn.Module, path: Path, arch: str) -> None:
-    state = _load_state(path)
+    state = read_checkpoint(path)
     own = module.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     missing = [k for k in own if k not in usable]

@@ -18,6 +18,7 @@ the linear weights): no pickle, so a registered ranker loads with any later picm
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,21 @@ LEVELS = 5
 #: A column the ranker derives from the image features when a table lacks it: the
 #: documented heuristic, so a learned model starts from it and needs only to improve on it.
 HEURISTIC = "heuristic_quality"
+
+
+#: The columns a frozen backbone's projected features take (:mod:`picme.models.embed`).
+EMBEDDING_PREFIX = "emb_"
+_EMBEDDING = re.compile(rf"{EMBEDDING_PREFIX}(\d+)")
+
+
+def embedding_columns(k: int) -> list[str]:
+    return [f"{EMBEDDING_PREFIX}{i}" for i in range(k)]
+
+
+def embedding_columns_in(columns: Sequence[str]) -> list[str]:
+    """The embedding columns among ``columns``, in component order."""
+    found = [(int(m.group(1)), c) for c in columns if (m := _EMBEDDING.fullmatch(str(c)))]
+    return [c for _, c in sorted(found)]
 
 
 def derived(frame: pd.DataFrame, column: str) -> np.ndarray:

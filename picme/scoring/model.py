@@ -106,7 +106,6 @@ def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScore
     """The scorer of a model logged by ``picme train``: a network or a tabular ranker."""
     import mlflow.pyfunc
 
-    from picme.models.pyfunc import PicmePyfunc
     from picme.models.ranker_pyfunc import PicmeRankerPyfunc
 
     use_tracking(settings)
@@ -115,7 +114,10 @@ def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScore
     reg_name, version = _version_of(uri, settings)
     if isinstance(inner, PicmeRankerPyfunc):
         label = f"{reg_name or 'model'}:{inner.ranker.kind}"
-        return RankerScorer(inner.ranker, name=label, version=version)
+        return RankerScorer(inner.ranker, name=label, version=version, embedder=inner.embedder)
+    # Only here: it imports torch, which a ranker without embeddings never needs.
+    from picme.models.pyfunc import PicmePyfunc
+
     if not isinstance(inner, PicmePyfunc):
         raise InputError(f"model {uri!r} is not a PicMe scorer (logged by `picme train`)")
     label = f"{reg_name or 'model'}:{inner.prep.model}/{inner.prep.loss}"

@@ -38,6 +38,22 @@ class TrainConfig:
         default=None, description="Pretrained weights file (never downloaded)."
     )
     from_scratch: bool = Field(default=False, description="Backbone from random initialisation.")
+    embeddings: str | None = Field(
+        default=None,
+        description="A torchvision-format checkpoint (resnet18/34/50, never downloaded) whose "
+        "frozen features, projected to a few components, feed the tabular rankers "
+        "(ranker, linear-pairwise, auto) as columns emb_0, emb_1, ...",
+    )
+    embed_size: int = Field(
+        default=224,
+        description="Side in px of the images the frozen embedding backbone sees.",
+        json_schema_extra={"cli": False},
+    )
+    embed_components: int = Field(
+        default=16,
+        description="Principal components of the embeddings kept as ranker columns.",
+        json_schema_extra={"cli": False},
+    )
     cv: int = Field(
         default=0,
         description="Cross-validate with K folds grouped by account and report the headline "

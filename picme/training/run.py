@@ -37,6 +37,7 @@ from picme.settings import get_settings
 from picme.training import tabular
 from picme.training.candidates import AUTO, select_model
 from picme.training.config import TrainConfig
+from picme.training.embeddings import embed_table
 from picme.training.evaluate import (
     EvalSplit,
     evaluate,
@@ -53,6 +54,7 @@ from picme.training.select import Selection
 if TYPE_CHECKING:
     import pandas as pd
 
+    from picme.models.embed import Embedder
     from picme.settings import Settings
 
 __all__ = ["TrainConfig", "TrainResult", "train_and_register"]
@@ -71,7 +73,8 @@ class TrainResult:
     loss: str = ""
     epochs_run: int = 0
     seconds: float = 0.0
-    # The trained network and its preprocessing, for callers in the same process.
+    # For callers in the same process: the trained network and its preprocessing, or the
+    # fitted ranker and its embedder (None without --embeddings).
     net: Any = field(default=None, repr=False, compare=False)
     prep: Any = field(default=None, repr=False, compare=False)
     gate: GateDecision | None = field(default=None, repr=False)
@@ -115,6 +118,11 @@ def check_model(cfg: TrainConfig) -> TrainConfig:
     """Names and numbers checked before any data is read."""
     if cfg.cv < 0 or cfg.cv == 1:
         raise InputError(f"--cv takes 0 (off) or at least 2 folds (got {cfg.cv})")
+    if cfg.embeddings and cfg.model != AUTO and cfg.model not in RANKERS:
+        raise InputError(
+            f"--embeddings feeds the tabular rankers ({', '.join(available_rankers())}, "
+            f"auto), not {cfg.model}; to fine-tune a backbone give --model backbone --weights"
+        )
     if cfg.model == AUTO or cfg.model in RANKERS:
         return cfg
     if cfg.model not in available_models():
@@ -159,6 +167,7 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
         fit(cfg, settings, frame, pairs)
         return TrainResult(None, None, False, "DDP worker rank", model=cfg.model, loss=cfg.loss)
     notes = recover(settings)
+    frame, embedder = embed_table(cfg, settings, frame)
     cfg, selection, fit_frame = _choose(cfg, settings, frame, notes)
     exp_id = registry.ensure_experiment(settings)
     c = registry.client(settings)
@@ -178,7 +187,7 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
     result: TrainResult | None
     try:
         if cfg.model in RANKERS:
-            result = _train_tabular(cfg, settings, frame, fit_frame, pairs, run_id)
+            result = _train_tabular(cfg, settings, (frame, fit_frame), pairs, run_id, embedder)
         else:
             result = _train_network(cfg, settings, frame, fit_frame, pairs, run_id)
         if result is None:
@@ -256,15 +265,17 @@ def _tags(cfg: TrainConfig, loss: str, identity: dict[str, Any], split_fp: str, 
 def _train_tabular(
     cfg: TrainConfig,
     settings: Settings,
-    frame: pd.DataFrame,
-    fit_frame: pd.DataFrame,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
     pairs: pd.DataFrame | None,
     run_id: str,
+    embedder: Embedder | None,
 ) -> TrainResult:
+    """``frames``: the table as read (its identity is logged) and the one to fit on."""
     import mlflow
 
+    frame, fit_frame = frames
     seed = run_seed(cfg, settings)
-    fitted = tabular.fit_tabular(cfg.model, fit_frame, pairs, seed=seed)
+    fitted = tabular.fit_tabular(cfg.model, fit_frame, pairs, seed=seed, embedder=embedder)
     test, val = fitted.splits["test"], fitted.splits["val"]
     rate = _positive_rate(fitted.splits["train"].frame)
     evaluation = evaluate(
@@ -298,8 +309,9 @@ def _train_tabular(
     promoted, reason, decision = _register(cfg, settings, version, test, scores, tags)
     registry.client(settings).set_tag(run_id, registry.TAG_REASON, reason)
     return TrainResult(
-        run_id, version, promoted, reason, metrics, cfg.model, fitted.loss, gate=decision
-    )
+        run_id, version, promoted, reason, metrics, cfg.model, fitted.loss,
+        net=fitted.ranker, prep=embedder, gate=decision,
+    )  # fmt: skip
 
 
 def _config(cfg: TrainConfig) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 networks: params, metrics, plots, the feature importances, and the model as a pyfunc.
 
 The tabular models read the training table's columns directly (image features and
-metadata, see :mod:`picme.models.ranker`), so nothing is decoded here.
+metadata, see :mod:`picme.models.ranker`), so nothing is decoded here; a frozen backbone's
+embedding columns, when asked for, were added to the frame before
+(:mod:`picme.training.embeddings`), and its weights and projection are logged with the model.
 """
 
 from __future__ import annotations
@@ -22,13 +24,20 @@ from mlflow.models import infer_signature
 
 from picme.dataset.contract import METADATA_COLUMNS
 from picme.features.extractors import FEATURE_COLUMNS
-from picme.models.ranker import HEURISTIC, RANKERS, TabularRanker
-from picme.models.ranker_pyfunc import RANKER, PicmeRankerPyfunc, input_example
+from picme.models.ranker import HEURISTIC, RANKERS, TabularRanker, embedding_columns_in
+from picme.models.ranker_pyfunc import (
+    EMBED_SPEC,
+    EMBED_WEIGHTS,
+    RANKER,
+    PicmeRankerPyfunc,
+    input_example,
+)
 from picme.models.table import SPLITS, split_pairs
 from picme.training import plots
 from picme.training.evaluate import EvalSplit, confusion_matrix
 
 if TYPE_CHECKING:
+    from picme.models.embed import Embedder
     from picme.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,9 +47,10 @@ OBJECTIVE = {"ranker": "lambdarank", "linear-pairwise": "pairwise-logistic"}
 
 
 def tabular_columns(frame: pd.DataFrame) -> list[str]:
-    """Metadata and image-feature columns the frame has, in the table's order, and the
-    heuristic score derived from the features."""
-    return [c for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS] if c in frame.columns] + [HEURISTIC]
+    """Metadata and image-feature columns the frame has, in the table's order, the
+    heuristic score derived from the features, and the embedding columns it has."""
+    table = [c for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS] if c in frame.columns]
+    return [*table, HEURISTIC, *embedding_columns_in(list(frame.columns))]
 
 
 @dataclass
@@ -49,6 +59,7 @@ class TabularFit:
     ranker: TabularRanker
     splits: dict[str, EvalSplit]
     scores: dict[str, np.ndarray] = field(default_factory=dict)
+    embedder: Embedder | None = None
 
     @property
     def loss(self) -> str:
@@ -65,12 +76,18 @@ def eval_splits(frame: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str, Ev
 
 
 def fit_tabular(
-    model: str, frame: pd.DataFrame, pairs: pd.DataFrame | None, *, seed: int
+    model: str,
+    frame: pd.DataFrame,
+    pairs: pd.DataFrame | None,
+    *,
+    seed: int,
+    embedder: Embedder | None = None,
 ) -> TabularFit:
+    """Fit on the train split; ``embedder`` made the frame's embedding columns, if any."""
     splits = eval_splits(frame, pairs)
     train, val = splits["train"].frame, splits["val"].frame
     ranker = RANKERS[model](train, tabular_columns(frame), val=val if len(val) else None, seed=seed)
-    fitted = TabularFit(model, ranker, splits)
+    fitted = TabularFit(model, ranker, splits, embedder=embedder)
     for name in ("val", "test"):
         if len(splits[name].frame):
             fitted.scores[name] = ranker.predict(splits[name].frame)
@@ -95,9 +112,10 @@ def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
     return files
 
 
-def _requirements() -> list[str]:
+def _requirements(embeddings: bool) -> list[str]:
     reqs = []
-    for pkg in ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme"):
+    extra = ("torch",) if embeddings else ()
+    for pkg in ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme", *extra):
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:
@@ -109,6 +127,10 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
     """Log the ranker as a pyfunc (and its importances) in the active run."""
     spec = workdir / "ranker.json"
     spec.write_text(fitted.ranker.to_json())
+    artifacts = {RANKER: str(spec)}
+    if fitted.embedder is not None:
+        weights, embed_spec = fitted.embedder.save(workdir / "embed")
+        artifacts.update({EMBED_WEIGHTS: str(weights), EMBED_SPEC: str(embed_spec)})
     imp = fitted.ranker.importances()
     imp_path = workdir / "feature_importances.csv"
     imp.to_csv(imp_path, index=False)
@@ -121,10 +143,10 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=PicmeRankerPyfunc(),
-            artifacts={RANKER: str(spec)},
+            artifacts=artifacts,
             signature=infer_signature(example, fitted.ranker.predict(example)),
             input_example=example,
-            pip_requirements=_requirements(),
+            pip_requirements=_requirements(fitted.embedder is not None),
             registered_model_name=settings.model_name if register else None,
         )
     finally:
@@ -135,7 +157,9 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
 
 def params(fitted: TabularFit) -> dict[str, str]:
     s = fitted.splits
-    return {
+    e = fitted.embedder
+    embed = {} if e is None else {"embed_arch": e.arch, "embed_dim": str(e.dim)}
+    return embed | {
         "rows_train": str(len(s["train"].frame)),
         "rows_val": str(len(s["val"].frame)),
         "rows_test": str(len(s["test"].frame)),
