@@ -82,8 +82,31 @@ def pool_context(preload: Sequence[str] = ()) -> Any:
         ctx = mp.get_context("forkserver")
         if preload:
             ctx.set_forkserver_preload(list(preload))
+        _start_servers_quietly()
         return ctx
     return mp.get_context("spawn")  # pragma: no cover - Windows and macOS defaults
+
+
+def _start_servers_quietly() -> None:
+    """Start the forkserver and the resource tracker (no-ops when they run) with their
+    stderr, which every worker inherits, on /dev/null.
+
+    Workers hand results and errors back through their futures, never through stderr. What
+    they would print there is noise after the one line a user gets: a worker still starting
+    when Ctrl-C or SIGTERM ends the run prints a traceback from a half-torn-down pool."""
+    from multiprocessing import forkserver, resource_tracker
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+        forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def start_pool(

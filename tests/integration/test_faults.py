@@ -62,8 +62,9 @@ def _run(
     if at == 0 and after is None:
         assert proc.returncode == 0, proc.stderr[-3000:]
     elif sig == "TERM" and proc.returncode == 143:
-        # SIGTERM: one line, after the stage cleaned up.
+        # SIGTERM: one line, after the stage cleaned up; no worker's traceback after it.
         assert proc.stderr.strip().splitlines()[-1].startswith("error: terminated"), proc.stderr
+        assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, n, proc.pid
 
 
