@@ -51,7 +51,7 @@ def table_identity(settings: Settings, frame: pd.DataFrame) -> dict[str, Any]:
         }
 
 
-def _config_fields(cfg: TrainConfig) -> dict[str, Any]:
+def config_fields(cfg: TrainConfig) -> dict[str, Any]:
     return asdict(cfg)
 
 
@@ -59,7 +59,7 @@ def run_params(
     cfg: TrainConfig, trained: Trained, identity: dict[str, Any], split_fp: str
 ) -> dict[str, str]:
     dm = trained.dm
-    params: dict[str, Any] = _config_fields(cfg)
+    params: dict[str, Any] = config_fields(cfg)
     params.update(
         {
             "rows_train": len(dm.splits["train"].frame),
@@ -84,9 +84,13 @@ def run_params(
     return {k: ("" if v is None else str(v)[:5000]) for k, v in params.items()}
 
 
-def requirements() -> list[str]:
+NETWORK_PACKAGES = ("torch", "mlflow", "numpy", "opencv-python-headless", "pillow", "picme")
+
+
+def requirements(packages: tuple[str, ...] = NETWORK_PACKAGES) -> list[str]:
+    """``packages`` pinned at the versions installed here (those not installed left out)."""
     reqs = []
-    for pkg in ("torch", "mlflow", "numpy", "opencv-python-headless", "pillow", "picme"):
+    for pkg in packages:
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:
@@ -116,9 +120,14 @@ def log_model(
     trained: Trained, settings: Settings, workdir: Path, register: bool
 ) -> tuple[str | None, str]:
     """Log the pyfunc in the active run; returns (registered version or None, model URI)."""
-    spec = pyfunc_model(trained.net, trained.prep, workdir)
-    # mlflow warns that a python_model object is pickled; ours pickles by reference to the
-    # installed picme package and holds no state (weights and preprocessing are artifacts).
+    return log_pyfunc(settings, register, pyfunc_model(trained.net, trained.prep, workdir))
+
+
+def log_pyfunc(settings: Settings, register: bool, spec: dict[str, Any]) -> tuple[str | None, str]:
+    """``mlflow.pyfunc.log_model(**spec)`` as ``model`` in the active run, registered as
+    the project's model when asked; returns (registered version or None, model URI)."""
+    # mlflow warns that a python_model object is pickled; ours pickle by reference to the
+    # installed picme package and hold no state (what they need is in their artifacts).
     pyfunc_log = logging.getLogger("mlflow.pyfunc")
     level = pyfunc_log.level
     pyfunc_log.setLevel(logging.ERROR)

@@ -46,7 +46,7 @@ from picme.training.evaluate import (
     split_fingerprint,
 )
 from picme.training.fit import Trained, fit, resolve, run_seed
-from picme.training.mlflow_log import log_run, run_params, table_identity
+from picme.training.mlflow_log import config_fields, log_run, run_params, table_identity
 from picme.training.plots import write_plots
 from picme.training.promote import gate
 from picme.training.select import Selection
@@ -146,9 +146,7 @@ def _choose(
         notes.append("too few training accounts for --cv: fitted on the splits as built")
         return cfg, None, frame
     if cfg.model == AUTO:
-        cfg = resolve(replace(cfg, model=selection.best)) if selection.best not in RANKERS else (
-            replace(cfg, model=selection.best)
-        )  # fmt: skip
+        cfg = check_model(replace(cfg, model=selection.best))
     merged = frame.assign(split=frame["split"].replace({"val": "train"}))
     return cfg, selection, merged
 
@@ -291,7 +289,7 @@ def _train_tabular(
     _test_size(metrics, test)
     identity = table_identity(settings, frame)
     split_fp = split_fingerprint(test.frame, test.pairs)
-    params = {k: str(v)[:5000] for k, v in _config(cfg).items()}
+    params = {k: str(v)[:5000] for k, v in config_fields(cfg).items()}
     params.update(tabular.params(fitted))
     params.update(table_rows=str(identity.get("rows")), split_fingerprint=split_fp)
     params["table_fingerprint"] = str(identity.get("fingerprint"))
@@ -312,12 +310,6 @@ def _train_tabular(
         run_id, version, promoted, reason, metrics, cfg.model, fitted.loss,
         net=fitted.ranker, prep=embedder, gate=decision,
     )  # fmt: skip
-
-
-def _config(cfg: TrainConfig) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(cfg)
 
 
 def _positive_rate(train: pd.DataFrame) -> float:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +34,7 @@ from picme.models.ranker_pyfunc import (
 from picme.models.table import SPLITS, split_pairs
 from picme.training import plots
 from picme.training.evaluate import EvalSplit, confusion_matrix
+from picme.training.mlflow_log import log_pyfunc, requirements
 
 if TYPE_CHECKING:
     from picme.models.embed import Embedder
@@ -112,15 +112,7 @@ def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
     return files
 
 
-def _requirements(embeddings: bool) -> list[str]:
-    reqs = []
-    extra = ("torch",) if embeddings else ()
-    for pkg in ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme", *extra):
-        try:
-            reqs.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:
-            continue
-    return reqs
+RANKER_PACKAGES = ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme")
 
 
 def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: bool) -> str | None:
@@ -136,23 +128,19 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
     imp.to_csv(imp_path, index=False)
     mlflow.log_artifact(str(imp_path))
     example = input_example(fitted.ranker)
-    pyfunc_log = logging.getLogger("mlflow.pyfunc")
-    level = pyfunc_log.level
-    pyfunc_log.setLevel(logging.ERROR)
-    try:
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=PicmeRankerPyfunc(),
-            artifacts=artifacts,
-            signature=infer_signature(example, fitted.ranker.predict(example)),
-            input_example=example,
-            pip_requirements=_requirements(fitted.embedder is not None),
-            registered_model_name=settings.model_name if register else None,
-        )
-    finally:
-        pyfunc_log.setLevel(level)
-    registered = info.registered_model_version if register else None
-    return None if registered is None else str(registered)
+    packages = RANKER_PACKAGES + (("torch",) if fitted.embedder is not None else ())
+    registered, _uri = log_pyfunc(
+        settings,
+        register,
+        {
+            "python_model": PicmeRankerPyfunc(),
+            "artifacts": artifacts,
+            "signature": infer_signature(example, fitted.ranker.predict(example)),
+            "input_example": example,
+            "pip_requirements": requirements(packages),
+        },
+    )
+    return registered
 
 
 def params(fitted: TabularFit) -> dict[str, str]:
