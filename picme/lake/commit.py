@@ -13,6 +13,7 @@ a reader may still see part of the new set; readers that need more take the inge
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -64,7 +65,8 @@ def commit(settings: Settings, writes: list[tuple[Path, pa.Table]]) -> None:
 
 def _apply(settings: Settings, pairs: list[tuple[Path, Path]]) -> None:
     for staged, target in pairs:
-        if staged.exists():
+        # Another process finishing the same dead writer's commit may have moved it first.
+        with contextlib.suppress(FileNotFoundError):
             os.replace(staged, target)
     record_path(settings).unlink(missing_ok=True)
 

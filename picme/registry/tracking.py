@@ -85,7 +85,8 @@ def use_tracking(settings: Settings) -> None:
 
 #: Seconds to wait for a tracking server before saying it does not answer.
 SERVER_TIMEOUT = 10.0
-_checked: set[str] = set()
+_reachable: set[str] = set()  # servers that answered once in this process
+_initialised: set[str] = set()  # SQLite stores whose tables this process has seen made
 
 
 def check_server(uri: str, timeout: float = SERVER_TIMEOUT) -> None:
@@ -94,7 +95,7 @@ def check_server(uri: str, timeout: float = SERVER_TIMEOUT) -> None:
     import urllib.error
     import urllib.request
 
-    if not uri.startswith(("http://", "https://")) or uri in _checked:
+    if not uri.startswith(("http://", "https://")) or uri in _reachable:
         return
     try:
         with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
@@ -105,7 +106,7 @@ def check_server(uri: str, timeout: float = SERVER_TIMEOUT) -> None:
             f"the MLflow tracking server at {uri} does not answer ({reason}); start it, or "
             "unset MLFLOW_TRACKING_URI and PICME_MLFLOW_TRACKING_URI to use the embedded store"
         ) from None
-    _checked.add(uri)
+    _reachable.add(uri)
 
 
 def client(settings: Settings) -> MlflowClient:
@@ -116,7 +117,7 @@ def client(settings: Settings) -> MlflowClient:
     uri = settings.tracking_uri
     check_server(uri)
     use_tracking(settings)
-    if not uri.startswith("sqlite:") or uri in _checked:
+    if not uri.startswith("sqlite:") or uri in _initialised:
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
     # The first use in this process creates or upgrades the tables (MLflow does it when the
     # store is opened); another process doing the same at that moment would collide, so
@@ -130,7 +131,7 @@ def client(settings: Settings) -> MlflowClient:
         c = MlflowClient(tracking_uri=uri, registry_uri=uri)
         c.search_experiments(max_results=1)
         c.search_registered_models(max_results=1)
-    _checked.add(uri)
+    _initialised.add(uri)
     return c
 
 
