@@ -20,6 +20,7 @@ from picme.features.extractors import FEATURE_COLUMNS
 from picme.lake.paths import lake_paths
 from picme.models.metrics import pairs_from_rows
 from picme.models.preprocess import Preprocessing, fit_stats
+from picme.util.generations import consistent_read
 
 if TYPE_CHECKING:
     from picme.models.losses import LossSpec
@@ -64,6 +65,15 @@ def load_pairs_frame(settings: Settings) -> pd.DataFrame | None:
     if not path.exists():
         return None
     return pq.read_table(path).to_pandas()
+
+
+def load_training_set(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The training table and its pairs from one generation of the training set: a build
+    that publishes in between is seen whole or not at all (picme.util.generations)."""
+    return consistent_read(
+        lake_paths(settings).training_dir,
+        lambda _folder: (load_training_frame(settings), load_pairs_frame(settings)),
+    )
 
 
 def meta_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:

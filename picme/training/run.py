@@ -28,7 +28,7 @@ from picme.dataset.fingerprint import ROW_HASHES, table_row_hashes
 from picme.errors import InputError, PicmeError
 from picme.models import available_models
 from picme.models.ranker import RANKERS, available_rankers
-from picme.models.table import load_pairs_frame, load_training_frame
+from picme.models.table import load_training_set
 from picme.registry import tracking as registry
 from picme.registry.champion import mark_incomplete
 from picme.registry.gate import GateDecision
@@ -156,8 +156,7 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
     settings = settings or get_settings()
     cfg = check_model(cfg)
     started = time.perf_counter()
-    frame = load_training_frame(settings)
-    pairs = load_pairs_frame(settings)
+    frame, pairs = load_training_set(settings)
     settings.ensure_dirs()
     if launched_rank() != 0:
         # A DDP worker re-running the command: it trains its shard and leaves tracking,
