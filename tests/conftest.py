@@ -16,7 +16,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
-for _key in [k for k in os.environ if k.startswith("PICME_")]:
+# PICME_REQUIRE_SERVICES is CI's switch for tests/services.py, not a setting: it stays.
+for _key in [k for k in os.environ if k.startswith("PICME_") and k != "PICME_REQUIRE_SERVICES"]:
     del os.environ[_key]
 
 from tests.imagefixtures import make_image_fixtures  # noqa: E402
