@@ -25,7 +25,7 @@ SINGLE_FILE: dict[str, str] = {
     "exclusions": "training/exclusions.parquet",
 }
 # Tables kept as a folder of append-only part files.
-PARTITIONED = frozenset({"post_observations"})
+PARTITIONED = frozenset({"post_observations", "feedback"})
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,11 @@ class LakePaths:
     def split(self) -> Path:
         """split.json: how the training table was split, to rebuild it exactly."""
         return self.training_dir / "split.json"
+
+    @property
+    def feedback_dir(self) -> Path:
+        """The person's keep/reject/star decisions, one part file per decision."""
+        return self.table("feedback")
 
     @property
     def ingest_lock(self) -> Path:
