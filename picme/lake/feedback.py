@@ -110,9 +110,8 @@ def _query(settings: Settings, album: Path | None, sql: str) -> pa.Table:
         f"filename AS part FROM read_parquet($files, filename = true) {where}",
         params,
     )
-    result = con.execute(sql)
-    assert result is not None
-    return result.to_arrow_table().cast(_schema())
+    table: pa.Table = con.execute(sql).to_arrow_table()
+    return table.cast(_schema())
 
 
 def read_all(settings: Settings, album: Path | None = None) -> pa.Table:
