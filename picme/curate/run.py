@@ -74,7 +74,8 @@ class CurationResult:
         lines = [
             f"curated {self.album}: {c.get('files', 0)} files in {self.seconds:.1f} s "
             f"with the {self.scorer_name} scorer{version}",
-            f"  {c.get('picked', 0)} picked, {c.get('duplicate', 0)} duplicates "
+            f"  {c.get('picked', 0)} picked, {c.get('alternative', 0)} alternatives, "
+            f"{c.get('duplicate', 0)} duplicates "
             f"(in {self.n_groups} groups), {c.get('rejected', 0)} rejected, "
             f"{c.get('skipped', 0)} skipped, {c.get('ignored', 0)} hidden/system files ignored",
         ]
