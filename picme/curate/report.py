@@ -58,6 +58,7 @@ class Written:
     counts: dict[str, int]
     picks: list[str]
     n_groups: int  # groups of two or more near-duplicates
+    files: list[dict[str, Any]]  # the curation.json entries
 
 
 def _r(x: float, nd: int = 4) -> float:
@@ -106,7 +107,7 @@ def write_outputs(tmp: Path, cur: Curated) -> Written:
         fh.write("\n")
     with atomic_open(tmp / HTML_NAME, "w", encoding="utf-8") as fh:
         fh.write(render_html(doc))
-    return Written(counts=counts, picks=picks, n_groups=len(group_list))
+    return Written(counts=counts, picks=picks, n_groups=len(group_list), files=files)
 
 
 def _relative(album: Path, parent: Path) -> str | None:

@@ -109,7 +109,7 @@ def sheet_data(doc: dict[str, Any]) -> dict[str, Any]:
     rel = doc.get("album_relative")
     photos = [_photo(i, e, rel) for i, e in enumerate(shown)]
     index = {p["path"]: p["i"] for p in photos}
-    groups = []
+    groups: list[dict[str, Any]] = []
     for g in doc["groups"]:
         if len(groups) >= MAX_GROUPS:
             break
