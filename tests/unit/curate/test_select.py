@@ -201,7 +201,9 @@ def test_reasons_say_what_sets_each_pick_apart() -> None:
     assert "more colourful than" in why["colour.jpg"][1]
     assert "more contrast than" in why["contrast.jpg"][1]
     assert why["sharp.jpg"][1] != why["colour.jpg"][1] != why["contrast.jpg"][1]
-    assert "best of 2 near-duplicates: sharpest, best exposed, highest score" in why["burst_best.jpg"]
+    assert (
+        "best of 2 near-duplicates: sharpest, best exposed, highest score" in why["burst_best.jpg"]
+    )
 
 
 def test_three_shots_of_one_sunset_do_not_crowd_out_the_trip() -> None:
