@@ -12,7 +12,8 @@ earlier output are carried over, and a folder PicMe did not write is refused.
 
 Output (format documented in docs/curation.md): ``curation.json`` (one entry per file),
 ``highlights/`` (copies of the picks in rank order), ``thumbs/`` and ``saliency/`` (small
-JPEGs) and ``index.html`` (the contact sheet). Same album, same model: same output.
+JPEGs), ``index.html`` (the contact sheet: :mod:`picme.curate.sheet`) and, with ``--xmp``,
+``xmp/`` sidecars (:mod:`picme.curate.handoff`). Same album, same model: same output.
 """
 
 from __future__ import annotations
