@@ -56,6 +56,7 @@ def test_statuses_scores_and_hostile_names_as_text(
     browser: Any, sheet: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     html_path, doc = sheet
     driver = browser
@@ -75,6 +76,18 @@ def test_statuses_scores_and_hostile_names_as_text(
     ]
     assert len(hostile) == 1 and "Canon EOS <R5>" in hostile[0].text
     assert hostile[0].find_elements(By.TAG_NAME, "script") == []
+    # The script's views put the same names in as text too.
+    hostile[0].find_element(By.CSS_SELECTOR, "button.open").click()
+    assert driver.find_element(By.CSS_SELECTOR, "#viewer-caption code.name").text == HOSTILE_FILE
+    assert "Canon EOS <R5>" in driver.find_element(By.ID, "viewer-caption").text
+    _key(driver, Keys.ESCAPE)
+    hostile[0].find_element(By.CSS_SELECTOR, "button.compare").click()
+    names = driver.find_elements(By.CSS_SELECTOR, "#compare figure.member code.name")
+    assert HOSTILE_FILE in [n.text for n in names]
+    _key(driver, Keys.ESCAPE)
+    assert len(driver.find_elements(By.TAG_NAME, "script")) == 2
+    assert driver.find_elements(By.CSS_SELECTOR, "img[src='x']") == []
+    assert no_alert(driver)
 
     # Every analysed photo has a card with its status word and a 0-100 score whose title
     # holds the raw value.
