@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,17 +115,22 @@ def test_beside_writes_only_its_own_sidecars_and_never_touches_photos(tmp_path: 
     assert _digest(album) == before  # photo bytes and mtimes unchanged
 
 
-def test_beside_in_a_read_only_album_is_one_clear_error(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders")
-    album = tmp_path / "ro"
-    album.mkdir()
-    album.chmod(0o500)
-    try:
-        with pytest.raises(InputError, match="cannot write the sidecar"):
-            write_sidecars_beside(album, [entry("a.jpg", "picked")], "h")
-    finally:
-        album.chmod(0o700)
+def test_beside_in_a_read_only_album_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    import picme.curate.handoff as handoff
+
+    @contextlib.contextmanager
+    def denied(target: Path, mode: str = "w") -> Iterator[None]:
+        raise PermissionError(13, "Permission denied", str(target))
+        yield  # pragma: no cover
+
+    # Root writes into read-only folders, so the refusal is stood in.
+    monkeypatch.setattr(handoff, "atomic_open", denied)
+    with pytest.raises(InputError, match=r"cannot write the sidecar .*a\.jpg\.xmp.*Permission"):
+        write_sidecars_beside(tmp_path, [entry("a.jpg", "picked")], "h")
 
 
 def test_export_picks_copies_or_links_as_one_generation(tmp_path: Path) -> None:
