@@ -58,6 +58,18 @@ def test_scan_skips_the_excluded_folder(tmp_path: Path) -> None:
     assert [f.rel for f in scan.files] == ["p.jpg"] and scan.ignored == ["out/"]
 
 
+def test_a_photos_own_sidecar_is_ignored_a_lone_one_skipped(tmp_path: Path) -> None:
+    for name in ("p.jpg", "p.jpg.xmp", "Q.JPG", "Q.JPG.XMP", "lone.xmp"):
+        (tmp_path / name).write_bytes(b"x")
+    scan = scan_album(tmp_path)
+    assert scan.ignored == ["Q.JPG.XMP", "p.jpg.xmp"]
+    assert [(f.rel, f.skip_reason is None) for f in scan.files] == [
+        ("Q.JPG", True),
+        ("lone.xmp", False),
+        ("p.jpg", True),
+    ]
+
+
 def _doc(name: str) -> dict:
     entry = {
         "path": name,
