@@ -21,6 +21,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from picme.features.decode import (
     ImageDecodeError,
@@ -63,6 +64,7 @@ class Analysed:
     phash: int = 0  # 64-bit perceptual hash as an unsigned int
     captured: float | None = None  # EXIF capture time as seconds (camera clock)
     captured_iso: str | None = None
+    camera: str | None = None  # EXIF make and model
     thumb: str | None = None  # path relative to the output folder
     score: float | None = None  # set here for in-worker scorers, else by the parent
     pixels: np.ndarray | None = None  # at score_side, for the parent's batch scorer
@@ -71,6 +73,32 @@ class Analysed:
 def thumb_name(rel: str) -> str:
     """A stable file name for the thumbnail of ``rel`` (same album file, same name)."""
     return "thumbs/" + hashlib.sha1(rel.encode("utf-8")).hexdigest()[:20] + ".jpg"
+
+
+_MAKE, _MODEL = 0x010F, 0x0110
+
+
+def _exif_text(value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return ""
+    # Cameras pad with NULs and spaces; control characters have no place in a label.
+    return " ".join("".join(ch for ch in value if ch.isprintable()).split())
+
+
+def read_camera(path: str | os.PathLike[str]) -> str | None:
+    """EXIF make and model ("Canon EOS R5"; the make once when the model repeats it), or
+    None when the file has neither (or no readable EXIF)."""
+    try:
+        with Image.open(path) as im:
+            exif = im.getexif()
+    except Exception:
+        return None
+    make, model = _exif_text(exif.get(_MAKE)), _exif_text(exif.get(_MODEL))
+    if make and model.lower().startswith(make.split()[0].lower()):
+        make = ""
+    return " ".join(p for p in (make, model) if p)[:80] or None
 
 
 def _embedding(rgb: np.ndarray) -> np.ndarray:
@@ -121,6 +149,7 @@ def analyze_file(index: int, rel: str, path: str, cfg: AnalyzeConfig) -> Analyse
     if when is not None:
         res.captured = float(calendar.timegm(when.timetuple())) + when.microsecond / 1e6
         res.captured_iso = when.isoformat()
+    res.camera = read_camera(path)
     if cfg.thumbs_dir:
         name = thumb_name(rel)
         thumb = _resize_max(rgb, cfg.thumb_side)
@@ -196,6 +225,7 @@ class Collected:
         self.width = np.zeros(n, np.int32)
         self.height = np.zeros(n, np.int32)
         self.captured: list[str | None] = [None] * n
+        self.camera: list[str | None] = [None] * n
         self.thumb: list[str | None] = [None] * n
 
     def add(self, r: Analysed) -> None:
@@ -212,6 +242,7 @@ class Collected:
         self.times[k] = np.nan if r.captured is None else r.captured
         self.width[k], self.height[k] = r.width, r.height
         self.captured[k] = r.captured_iso
+        self.camera[k] = r.camera
         self.thumb[k] = r.thumb
         if r.score is not None:
             self.scores[k] = r.score

@@ -27,3 +27,22 @@ class CurateConfig(BaseModel):
         default=None, description="Output folder (default: ALBUM-picme beside it; never inside it)."
     )
     workers: int = Field(default=0, description="Processes (0: one per core).")
+    xmp: bool = Field(
+        default=False,
+        description="Write an XMP sidecar (rating, pick/reject label) for every photo read, "
+        "under OUT/xmp/ mirroring the album.",
+    )
+    xmp_beside: bool = Field(
+        default=False,
+        description="Also write the sidecars beside the photos in the album (never over a "
+        "sidecar PicMe did not write; the photos are not touched). Implies --xmp.",
+    )
+    copy_picks: Path | None = Field(
+        default=None,
+        description="Copy the picks into this folder (outside the album), mirroring the "
+        "album's paths; replaced as a whole on the next run.",
+    )
+    link_picks: bool = Field(
+        default=False,
+        description="With --copy-picks: hard-link (or symlink) the picks instead of copying.",
+    )

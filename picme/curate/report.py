@@ -1,31 +1,28 @@
 """curation.json, highlights/, saliency overlays and the index.html contact sheet.
 
 Everything written here is deterministic (no clocks, sorted entries), so curating the same
-album with the same model twice gives identical files. Every piece of text that comes from
-the album (file and folder names) or from the user (model URI) is HTML-escaped; URLs are
-percent-encoded as well.
+album with the same model twice gives identical files. The page itself is
+:mod:`picme.curate.sheet`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import html
 import json
 import logging
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import cv2
-import jinja2
 import numpy as np
-from markupsafe import Markup
 
 from picme.curate.analyze import THUMB_QUALITY, THUMB_SIDE, Collected
 from picme.curate.grouping import DEFAULT_GROUPING
 from picme.curate.scan import AlbumFile, AlbumScan
 from picme.curate.select import DEFAULT_DIVERSITY, DEFAULT_GATE, Selection
+from picme.curate.sheet import album_name, render_html
 from picme.features.decode import ImageDecodeError, decode_image
 from picme.features.extractors import FEATURE_COLUMNS
 from picme.scoring.base import Scorer
@@ -36,10 +33,7 @@ log = logging.getLogger(__name__)
 FORMAT = "picme-curation/1"
 JSON_NAME = "curation.json"
 HTML_NAME = "index.html"
-# A contact sheet is for eyes: beyond these, the rest is listed in curation.json only.
-MAX_CARDS = 1500
-MAX_GROUPS = 400
-MAX_SKIPPED_ROWS = 5000
+STATUSES = ("picked", "alternative", "duplicate", "rejected", "skipped")
 
 
 @dataclass(frozen=True)
@@ -64,6 +58,7 @@ class Written:
     counts: dict[str, int]
     picks: list[str]
     n_groups: int  # groups of two or more near-duplicates
+    files: list[dict[str, Any]]  # the curation.json entries
 
 
 def _r(x: float, nd: int = 4) -> float:
@@ -81,7 +76,7 @@ def write_outputs(tmp: Path, cur: Curated) -> Written:
     highlights = _copy_highlights(tmp, cur.sel.picks, picked)
     saliency = _saliency_overlays(tmp, [f.path for f in picked], cur.scorer)
     files = _file_entries(cur, highlights, saliency)
-    counts = {"files": len(files), "picked": 0, "duplicate": 0, "rejected": 0, "skipped": 0}
+    counts = {"files": len(files), **dict.fromkeys(STATUSES, 0)}
     for e in files:
         counts[e["status"]] += 1
     counts["ignored"] = len(cur.scan.ignored)
@@ -90,6 +85,10 @@ def write_outputs(tmp: Path, cur: Curated) -> Written:
     doc = {
         "format": FORMAT,
         "album": str(cur.album),
+        "album_name": album_name({"album": str(cur.album)}),
+        # The output sits beside its staging folder: relative to either, the album is the
+        # same path, which the contact sheet's larger view follows.
+        "album_relative": _relative(cur.album, tmp.parent),
         "scorer": {"name": cur.scorer.name, "version": cur.scorer.version, "requested": cur.model},
         "top": cur.top,
         "params": {
@@ -108,7 +107,14 @@ def write_outputs(tmp: Path, cur: Curated) -> Written:
         fh.write("\n")
     with atomic_open(tmp / HTML_NAME, "w", encoding="utf-8") as fh:
         fh.write(render_html(doc))
-    return Written(counts=counts, picks=picks, n_groups=len(group_list))
+    return Written(counts=counts, picks=picks, n_groups=len(group_list), files=files)
+
+
+def _relative(album: Path, parent: Path) -> str | None:
+    try:
+        return "../" + Path(os.path.relpath(album, parent)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        return None
 
 
 def _copy_highlights(tmp: Path, picks: list[int], picked: list[AlbumFile]) -> dict[int, str]:
@@ -154,6 +160,7 @@ def _file_entries(
             entry.update(
                 status=sel.status[s],
                 score=_r(col.scores[k], 6),
+                score_100=int(sel.score_100[s]),
                 group=g + 1,
                 group_size=int(group_sizes[g]),
                 rank=sel.rank[s],
@@ -163,6 +170,7 @@ def _file_entries(
                 width=int(col.width[k]),
                 height=int(col.height[k]),
                 captured_at=col.captured[k],
+                camera=col.camera[k],
                 phash=f"{int(col.phash[k]):016x}",
                 thumb=col.thumb[k],
                 highlight=highlights.get(s),
@@ -219,54 +227,3 @@ def _saliency_overlays(tmp: Path, paths: list[str], scorer: Scorer) -> dict[int,
         cv2.imwrite(str(tmp / name), blend, [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY])
         out[rank] = name
     return out
-
-
-# ------------------------------------------------------------------------------- HTML
-
-
-def _escape(value: object) -> object:
-    # html.escape's entities (&#x27;, &quot;) rather than markupsafe's (&#39;, &#34;): as
-    # safe, and the sheet stays byte-identical to the ones earlier versions wrote.
-    if isinstance(value, Markup):
-        return value
-    return Markup(html.escape(str(value), quote=True))
-
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("picme.curate", "templates"),
-        autoescape=True,
-        finalize=_escape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def render_html(doc: dict[str, Any]) -> str:
-    """The contact sheet of a curation.json document (templates/contact_sheet.html)."""
-    files = doc["files"]
-    by_path = {e["path"]: e for e in files}
-    rejected = [e for e in files if e["status"] == "rejected"]
-    groups = [
-        {"id": int(g["id"]), "members": [by_path[p] for p in g["members"]]}
-        for g in doc["groups"][:MAX_GROUPS]
-    ]
-    return (
-        _environment()
-        .get_template("contact_sheet.html")
-        .render(
-            doc=doc,
-            album_name=PurePosixPath(doc["album"]).name or doc["album"],
-            picks=[by_path[p] for p in doc["picks"]],
-            groups=groups,
-            n_groups=len(doc["groups"]),
-            gate=[e for e in rejected if not e["kept"]],
-            below=[e for e in rejected if e["kept"]],
-            skipped=[e for e in files if e["status"] == "skipped"],
-            max_cards=MAX_CARDS,
-            max_rows=MAX_SKIPPED_ROWS,
-        )
-    )

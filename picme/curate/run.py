@@ -12,7 +12,8 @@ earlier output are carried over, and a folder PicMe did not write is refused.
 
 Output (format documented in docs/curation.md): ``curation.json`` (one entry per file),
 ``highlights/`` (copies of the picks in rank order), ``thumbs/`` and ``saliency/`` (small
-JPEGs) and ``index.html`` (the contact sheet). Same album, same model: same output.
+JPEGs), ``index.html`` (the contact sheet: :mod:`picme.curate.sheet`) and, with ``--xmp``,
+``xmp/`` sidecars (:mod:`picme.curate.handoff`). Same album, same model: same output.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from picme.curate.analyze import Analysed, AnalyzeConfig, Collected, analyze_stream
 from picme.curate.config import CurateConfig
 from picme.curate.grouping import group_labels
+from picme.curate.handoff import check_picks_dir, hand_off, write_sidecars
 from picme.curate.report import FORMAT, HTML_NAME, JSON_NAME, Curated, write_outputs
 from picme.curate.scan import AlbumFile, AlbumScan, scan_album
 from picme.curate.select import select
@@ -59,6 +61,7 @@ class CurationResult:
     n_groups: int = 0  # groups of two or more near-duplicates
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    handoff: list[str] = field(default_factory=list)  # sidecars and copied picks, in words
 
     @property
     def json_path(self) -> Path:
@@ -74,13 +77,16 @@ class CurationResult:
         lines = [
             f"curated {self.album}: {c.get('files', 0)} files in {self.seconds:.1f} s "
             f"with the {self.scorer_name} scorer{version}",
-            f"  {c.get('picked', 0)} picked, {c.get('duplicate', 0)} duplicates "
+            f"  {c.get('picked', 0)} picked, {c.get('alternative', 0)} alternatives, "
+            f"{c.get('duplicate', 0)} duplicates "
             f"(in {self.n_groups} groups), {c.get('rejected', 0)} rejected, "
-            f"{c.get('skipped', 0)} skipped, {c.get('ignored', 0)} hidden/system files ignored",
+            f"{c.get('skipped', 0)} skipped, {c.get('ignored', 0)} hidden, system or sidecar files "
+            "ignored",
         ]
         lines += [f"  note: {n}" for n in self.notes]
         lines.append(f"  contact sheet: {self.html_path}")
         lines.append(f"  highlights: {self.out_dir / 'highlights'}")
+        lines += [f"  {h}" for h in self.handoff]
         return "\n".join(lines)
 
 
@@ -210,6 +216,10 @@ def curate(
     if config.top < 1:
         raise InputError(f"--top must be at least 1 (got {config.top})")
     album, out = _check_paths(Path(album), config.out)
+    picks_dir = check_picks_dir(album, out, config.copy_picks)
+    if config.link_picks and picks_dir is None:
+        raise InputError("--link-picks needs --copy-picks DIR: the folder to link the picks into")
+    xmp = config.xmp or config.xmp_beside
     scan = _scan(album, out)
     settings = settings or get_settings()
     n_workers = config.workers if config.workers > 0 else settings.n_workers()
@@ -221,6 +231,10 @@ def curate(
         col = _analyse(scan.photos, scorer, tmp, n_workers, progress, f"curating {album.name}")
         curated, notes = _choose(album, scan, col, scorer, config)
         written = write_outputs(tmp, curated)
+        read = [e for e in written.files if e["status"] != "skipped"]
+        if xmp:
+            write_sidecars(tmp / "xmp", read, scorer.name)
+    handoff = hand_off(album, out, picks_dir, config, read, written.picks, scorer.name)
     if config.model is None and isinstance(scorer, HeuristicScorer):
         notes.insert(0, no_champion_reason(settings))
     return CurationResult(
@@ -234,6 +248,7 @@ def curate(
         n_groups=written.n_groups,
         seconds=time.perf_counter() - started,
         notes=notes,
+        handoff=handoff,
     )
 
 

@@ -93,10 +93,13 @@ def scan_album(root: Path, exclude: Path | None = None) -> AlbumScan:
             else:
                 kept_dirs.append(d)
         dirnames[:] = sorted(kept_dirs)
+        names = set(filenames)
         for name in filenames:
             full = os.path.join(dirpath, name)
             rel = _posix(os.path.join(rel_dir, name))
-            if is_ignored_name(name):
+            # A photo's own sidecar (IMG_1.jpg.xmp: PicMe's --xmp-beside, darktable's,
+            # digiKam's) belongs to the photo, not to the files to curate.
+            if is_ignored_name(name) or (name.lower().endswith(".xmp") and name[:-4] in names):
                 scan.ignored.append(rel)
                 continue
             reason = skip_reason_for(name)

@@ -8,9 +8,11 @@ when its contrast-adjusted sharpness (:func:`focus`) is below ``min_focus`` (tha
 ~0.5-1.5 blurred, ~4-5 crisp), *badly
 exposed* when its mean brightness is outside [min_brightness, max_brightness] or more than
 ``max_clipped`` of its pixels are black or blown out, and has *eyes closed* when a face
-of at least ``min_face_area`` of the frame shows no open eye. A photo that fails is rejected
-when its group holds one that passes; otherwise it stays, flagged, and is only picked
-after every photo that passes.
+of at least ``min_face_area`` of the frame shows no open eye. A photo that fails is
+``rejected``, with its flaw as the first reason, unless it is the best of a shot that has
+nothing better: then it stays a candidate, flagged, picked only after every photo that
+passes (and ``rejected`` if not picked). A good kept photo outside the top K is an
+``alternative``; a good photo that is not its group's best is a ``duplicate``.
 
 Within a group the kept photo is the highest-scoring one that passes the gate (ties: the
 first in file order). The top K among kept photos is chosen by maximal marginal relevance:
@@ -23,12 +25,21 @@ closeness in capture time (see :func:`similarity_to`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from picme.curate.explain import (
+    Standing,
+    advantages,
+    album_standout,
+    group_edge,
+    ordinal,
+    percentile,
+    score_100,
+    standing,
+)
 from picme.features.extractors import FEATURE_COLUMNS
 
 _F = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
@@ -59,12 +70,13 @@ DEFAULT_DIVERSITY = DiversityParams()
 class Selection:
     """Decisions for n photos (indices into the arrays given to :func:`select`)."""
 
-    status: list[str]  # picked, duplicate, rejected
+    status: list[str]  # picked, alternative, duplicate, rejected
     rank: list[int | None]
     reasons: list[list[str]]
     kept: np.ndarray  # bool: best of its group
     gate: list[list[str]]  # quality-gate failures of each photo
     picks: list[int] = field(default_factory=list)  # photo indices in rank order
+    score_100: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def feature(features: np.ndarray, name: str) -> np.ndarray:
@@ -144,17 +156,6 @@ def similarity_to(
     return (look * (0.6 + 0.4 * prox)).astype(np.float64)
 
 
-def percentile(scores: np.ndarray) -> np.ndarray:
-    """Score percentile in [0, 1] (ties share their average rank); 1.0 for a single photo."""
-    n = len(scores)
-    if n <= 1:
-        return np.ones(n)
-    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
-    first = np.cumsum(counts) - counts  # 0-based rank of each distinct value's first copy
-    ranks = (first + (counts - 1) / 2.0)[inverse]
-    return ranks / (n - 1.0)
-
-
 def mmr(
     candidates: np.ndarray,
     relevance: np.ndarray,
@@ -194,62 +195,19 @@ def mmr(
     return [int(candidates[p]) for p in picks], max_sim, nearest
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _qualities(f: np.ndarray, foc: float, err: float) -> list[str]:
-    words = []
-    if foc >= 3.5:
-        words.append("sharp")
-    if err <= 0.15:
-        words.append("well exposed")
-    if f[_F["colorfulness"]] >= 59:
-        words.append("colourful")
-    if f[_F["face_count"]] >= 1:
-        words.append("faces with open eyes" if f[_F["eye_count"]] >= 1 else "faces")
-    return words
-
-
-def why_not(
-    kept: int,
-    other: int,
-    names: Sequence[str],
-    scores: np.ndarray,
-    features: np.ndarray,
-    foc: np.ndarray,
-    err: np.ndarray,
-) -> str:
-    """ "kept IMG_0012.jpg: sharper, better exposed, higher score (0.71 vs 0.64)"."""
-    adv: list[str] = []
-    if foc[kept] - foc[other] > 0.5:
-        adv.append("sharper")
-    if err[other] - err[kept] > 0.08:
-        adv.append("better exposed")
-    eyes_k, eyes_o = features[kept, _F["eye_count"]], features[other, _F["eye_count"]]
-    if features[kept, _F["face_count"]] >= 1 and eyes_k > eyes_o:
-        adv.append("eyes open")
-    if scores[kept] > scores[other]:
-        adv.append(f"higher score ({scores[kept]:.3f} vs {scores[other]:.3f})")
-    elif scores[kept] == scores[other]:
-        adv.append("same score, earlier in file order")
-    else:
-        adv.append(f"passes the quality gate (score {scores[kept]:.3f} vs {scores[other]:.3f})")
-    return f"kept {names[kept]}: " + ", ".join(adv)
-
-
 @dataclass(frozen=True)
 class _Photos:
     """What every step of :func:`select` reads, computed once."""
 
     names: Sequence[str]
     scores: np.ndarray  # float64
+    s100: np.ndarray  # 0-100: percentile of the score within the album
     features: np.ndarray
     fails: list[list[str]]  # quality-gate failures
     passes: np.ndarray  # bool: no failure
     foc: np.ndarray  # contrast-adjusted sharpness
     err: np.ndarray  # exposure error
+    st: Standing  # traits and their standing in the album
 
 
 def _photos(
@@ -257,21 +215,26 @@ def _photos(
 ) -> _Photos:
     n = len(names)
     fails = gate_failures(features, gate) if n else []
+    scores = np.asarray(scores, np.float64)
+    foc = focus(features) if n else np.zeros(0)
+    err = exposure_error(features) if n else np.zeros(0)
     return _Photos(
         names=names,
-        scores=np.asarray(scores, np.float64),
+        scores=scores,
+        s100=score_100(scores),
         features=features,
         fails=fails,
         passes=np.array([not f for f in fails], bool),
-        foc=focus(features) if n else np.zeros(0),
-        err=exposure_error(features) if n else np.zeros(0),
+        foc=foc,
+        err=err,
+        st=standing(features, foc, err),
     )
 
 
 def _keep_best_of_each_group(
     ph: _Photos, members: dict[int, list[int]], sel: Selection
 ) -> list[int]:
-    """Mark the kept photo of every group and explain the others; the kept ones, by group."""
+    """Mark the kept (best) photo of every group; the kept ones, by group."""
     reps: list[int] = []
     for g in sorted(members):
         ms = members[g]
@@ -279,38 +242,56 @@ def _keep_best_of_each_group(
         best = max(ms, key=lambda k: (ph.passes[k], ph.scores[k], -k))
         sel.kept[best] = True
         reps.append(best)
+    return reps
+
+
+def _explain_members(ph: _Photos, members: dict[int, list[int]], sel: Selection) -> None:
+    """Status and words of every photo that is not its group's best, and the best's own
+    notes, once the best's fate (picked, alternative, rejected) is known.
+
+    A sibling only says "kept X" when X really was kept (picked or an alternative); when
+    the best of a shot failed the gate too and was left out, nothing of it was kept and the
+    siblings say so."""
+    for g in sorted(members):
+        ms = members[g]
+        best = next(k for k in ms if sel.kept[k])
+        best_left_out = sel.status[best] == "rejected"
         for k in ms:
             if k == best:
                 continue
-            line = why_not(best, k, ph.names, ph.scores, ph.features, ph.foc, ph.err)
+            adv = advantages(best, k, ph.scores, ph.s100, ph.features, ph.foc, ph.err)
+            if best_left_out:
+                line = (
+                    f"best of this shot is {ph.names[best]} ({adv}), but it failed the "
+                    "quality gate too: nothing of this shot was kept"
+                )
+            else:
+                line = f"kept {ph.names[best]}: {adv}"
             if ph.fails[k]:
                 sel.status[k] = "rejected"
                 sel.reasons[k] = [*ph.fails[k], line]
             else:
+                sel.status[k] = "duplicate"
                 sel.reasons[k] = [line]
         if ph.fails[best]:
             note = "nothing better of this shot" if len(ms) > 1 else "no other shot of it"
-            sel.reasons[best] = [f"{f}; kept: {note}" for f in ph.fails[best]]
-    return reps
+            kept = "kept: " if sel.status[best] == "picked" else ""
+            flaws = [f"{f}; {kept}{note}" for f in ph.fails[best]]
+            sel.reasons[best] = [*flaws, *sel.reasons[best]]
 
 
-def _pick_reasons(ph: _Photos, p: int, rank: int, nth: int, n_cand: int, size: int) -> list[str]:
-    """Why pick ``p`` has ``rank``, being the ``nth`` highest score of ``n_cand``."""
-    place = "the highest" if nth == 1 else f"the {_ordinal(nth)} highest"
-    why = [f"rank {rank}: score {ph.scores[p]:.3f}, {place} of {n_cand} distinct shots"]
-    q = _qualities(ph.features[p], float(ph.foc[p]), float(ph.err[p]))
-    if q:
-        why.append(", ".join(q))
-    if size > 1:
-        why.append(f"best of {size} near-duplicates")
-    if ph.fails[p]:
-        why.append("ranked after every photo that passes the quality gate")
-    if nth > rank:
-        why.append("chosen ahead of higher-scoring photos that resemble earlier picks")
-    return why
+def _traits(ph: _Photos, p: int, siblings: list[int]) -> list[str]:
+    """How ``p`` stands apart: in the album, and within its group when it has one."""
+    lines = [album_standout(ph.st, p)]
+    if siblings:
+        eyes = ph.features[:, FEATURE_COLUMNS.index("eye_count")]
+        lines.append(group_edge(ph.st, p, siblings, eyes, ph.scores))
+    return lines
 
 
-def _explain_picks(ph: _Photos, cand: np.ndarray, group_size: list[int], sel: Selection) -> None:
+def _explain_picks(
+    ph: _Photos, cand: np.ndarray, siblings: dict[int, list[int]], sel: Selection
+) -> None:
     by_score = np.argsort(-ph.scores[cand], kind="stable")
     score_rank = np.empty(len(cand), np.int64)
     score_rank[by_score] = np.arange(1, len(cand) + 1)
@@ -319,36 +300,54 @@ def _explain_picks(ph: _Photos, cand: np.ndarray, group_size: list[int], sel: Se
         sel.status[p] = "picked"
         sel.rank[p] = r
         nth = int(score_rank[pos[p]])
-        sel.reasons[p] = _pick_reasons(ph, p, r, nth, len(cand), group_size[p]) + sel.reasons[p]
+        place = "the highest" if nth == 1 else f"the {ordinal(nth)} highest"
+        why = [f"rank {r}: score {ph.s100[p]}/100, {place} of {len(cand)} distinct shots"]
+        why += _traits(ph, p, siblings[p])
+        if ph.fails[p]:
+            why.append("ranked after every photo that passes the quality gate")
+        if nth > r:
+            why.append("chosen ahead of higher-scoring photos that resemble earlier picks")
+        sel.reasons[p] = why
 
 
 def _explain_left_out(
     ph: _Photos,
     cand: np.ndarray,
-    max_sim: np.ndarray,
-    nearest: np.ndarray,
+    siblings: dict[int, list[int]],
+    near: tuple[np.ndarray, np.ndarray],
     top: int,
     diversity: DiversityParams,
     sel: Selection,
 ) -> None:
-    """Kept photos outside the top K: the pick they resemble, or their low score."""
+    """Kept photos outside the top K: an alternative (good, but the pick it resembles or
+    its lower score kept it out) or, failing the gate, rejected."""
+    max_sim, nearest = near
     scores = ph.scores
     pick_rank = {p: r for r, p in enumerate(sel.picks, start=1)}
-    lowest = min(scores[p] for p in sel.picks) if sel.picks else math.nan
+    lowest = min(sel.picks, key=lambda p: scores[p]) if sel.picks else None
     for c_pos, c in enumerate(cand.tolist()):
         if c in pick_rank:
             continue
-        sel.status[c] = "rejected"
-        near = int(nearest[c_pos])
-        if near >= 0 and (max_sim[c_pos] >= diversity.similar_note or scores[c] > lowest):
-            other = int(cand[near])
+        near_pos = int(nearest[c_pos])
+        if near_pos >= 0 and (
+            max_sim[c_pos] >= diversity.similar_note
+            or (lowest is not None and scores[c] > scores[lowest])
+        ):
+            other = int(cand[near_pos])
             line = (
                 f"not in the top {top}: resembles pick #{pick_rank[other]} "
                 f"{ph.names[other]} (similarity {max_sim[c_pos]:.2f})"
             )
+        elif lowest is not None:
+            line = f"not in the top {top}: score {ph.s100[c]}/100 (lowest pick {ph.s100[lowest]})"
         else:
-            line = f"not in the top {top}: score {scores[c]:.3f} (lowest pick {lowest:.3f})"
-        sel.reasons[c] = [line, *sel.reasons[c]]
+            line = f"not in the top {top}"
+        if ph.passes[c]:
+            sel.status[c] = "alternative"
+            sel.reasons[c] = [line, *_traits(ph, c, siblings[c])]
+        else:
+            sel.status[c] = "rejected"
+            sel.reasons[c] = [line]
 
 
 def select(
@@ -372,18 +371,20 @@ def select(
         reasons=[[] for _ in range(n)],
         kept=np.zeros(n, bool),
         gate=ph.fails,
+        score_100=ph.s100,
     )
     members: dict[int, list[int]] = {}
     for k, g in enumerate(groups.tolist()):
         members.setdefault(g, []).append(k)
     cand = np.array(_keep_best_of_each_group(ph, members, sel), np.int64)
+    siblings = {k: [o for o in members[g] if o != k] for k, g in enumerate(groups.tolist())}
     if len(cand):
         relevance = percentile(ph.scores[cand])
         tier = (~ph.passes[cand]).astype(np.int64)  # gate failures only after every pass
         sel.picks, max_sim, nearest = mmr(
             cand, relevance, tier, top, embed, hs_hist, times, diversity
         )
-        group_size = [len(members[g]) for g in groups.tolist()]
-        _explain_picks(ph, cand, group_size, sel)
-        _explain_left_out(ph, cand, max_sim, nearest, top, diversity, sel)
+        _explain_picks(ph, cand, siblings, sel)
+        _explain_left_out(ph, cand, siblings, (max_sim, nearest), top, diversity, sel)
+    _explain_members(ph, members, sel)
     return sel

@@ -18,8 +18,9 @@ from picme.settings import get_settings
 from picme.synthetic.album import FORMATS, AlbumSpec, generate_album
 from tests.imagefixtures import make_image_fixtures
 
-STATUSES = {"picked", "duplicate", "rejected", "skipped"}
+STATUSES = {"picked", "alternative", "duplicate", "rejected", "skipped"}
 XSS = "<script>alert('x')&\"q\".jpg"
+CAMERA_FILE = "camera.jpg"
 
 
 def _tree_digest(root: Path) -> dict[str, tuple[str, int]]:
@@ -64,6 +65,10 @@ def album(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AlbumSpec]:
     Image.new("RGB", (32, 32), (10, 200, 10)).save(hidden / "t.jpg")
     # A real photo whose name tries to inject a script into the contact sheet.
     Image.open(root / spec.items[-1].path).convert("RGB").save(misc / XSS, quality=90)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "FUJIFILM\x00 ", "Fujifilm X-T5"
+    noise = np.random.default_rng(7).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(misc / CAMERA_FILE, quality=90, exif=exif.tobytes())
     return root, spec
 
 
@@ -161,7 +166,7 @@ def test_bursts_grouped_and_bad_copies_never_kept(
         if k in ("blur", "dark"):
             assert e["status"] == "rejected" and not e["kept"], e
             word = "blurred" if k == "blur" else "underexposed"
-            assert any(word in r for r in e["reasons"]), e
+            assert word in e["reasons"][0], e  # a reject says its flaw first
             assert any(r.startswith("kept burst") for r in e["reasons"]), e
         if k in ("blur", "dark", "original", "shift", "reencode", "motion"):
             kept = [by_path[m] for m in spec.groups()[spec.label_of()[path]] if by_path[m]["kept"]]
@@ -171,8 +176,35 @@ def test_bursts_grouped_and_bad_copies_never_kept(
 def test_duplicates_explain_why_not(runs: dict) -> None:
     dups = [e for e in _doc(runs["first"])["files"] if e["status"] == "duplicate"]
     assert dups
+    by_path = {e["path"]: e for e in _doc(runs["first"])["files"]}
     for e in dups:
         assert e["reasons"][-1].startswith("kept "), e
+        # The photo a sibling says was kept really was: picked or an alternative.
+        kept = e["reasons"][-1].removeprefix("kept ").split(": ")[0]
+        assert by_path[kept]["status"] in ("picked", "alternative"), by_path[kept]
+
+
+def test_statuses_scores_and_exif(runs: dict) -> None:
+    doc = _doc(runs["first"])
+    assert doc["album_name"] == "Trip 2024" and doc["album_relative"] == "../Trip 2024"
+    read = [e for e in doc["files"] if e["status"] != "skipped"]
+    assert {e["status"] for e in read} == {"picked", "alternative", "duplicate", "rejected"}
+    for e in read:
+        assert 0 <= e["score_100"] <= 100
+        if e["status"] == "alternative":
+            assert e["kept"] and not e["quality_gate"], e
+            assert e["reasons"][0].startswith("not in the top 3"), e
+        if e["status"] == "rejected":
+            assert e["quality_gate"] and e["reasons"][0].startswith(e["quality_gate"][0]), e
+    best = max(read, key=lambda e: e["score"])
+    assert best["score_100"] == 100
+    assert doc["counts"]["alternative"] == sum(e["status"] == "alternative" for e in read)
+    assert any(e["captured_at"] for e in read)
+    assert by_camera(doc) == {f"misc/{CAMERA_FILE}": "Fujifilm X-T5"}
+
+
+def by_camera(doc: dict) -> dict[str, str]:
+    return {e["path"]: e["camera"] for e in doc["files"] if e.get("camera")}
 
 
 def test_highlights_thumbnails_and_saliency(runs: dict, album: tuple[Path, AlbumSpec]) -> None:
@@ -214,15 +246,17 @@ def test_rotated_photos_have_upright_thumbnails(runs: dict, album: tuple[Path, A
 
 def test_html_escapes_file_names(runs: dict) -> None:
     page = (runs["first"].out_dir / "index.html").read_text()
-    assert "<script>" not in page
+    assert "<script>alert" not in page and page.count("<script") == 2
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&amp;&quot;q&quot;.jpg" in page
-    assert page.index('id="picks"') < page.index('id="groups"') < page.index('id="rejected"')
-    assert page.index('id="rejected"') < page.index('id="skipped"')
+    assert page.index('id="photos"') < page.index('id="groups"') < page.index('id="skipped"')
+    assert "<title>Trip 2024: PicMe contact sheet</title>" in page
 
 
 def test_pool_and_in_process_runs_agree(runs: dict) -> None:
-    first = (runs["first"].out_dir / "curation.json").read_bytes()
-    second = (runs["second"].out_dir / "curation.json").read_bytes()
+    first = json.loads((runs["first"].out_dir / "curation.json").read_bytes())
+    second = json.loads((runs["second"].out_dir / "curation.json").read_bytes())
+    # The outputs sit in different places, so the way back to the album differs.
+    assert first.pop("album_relative") != second.pop("album_relative")
     assert first == second
 
 
@@ -257,6 +291,41 @@ def test_cli_rerun_replaces_output_and_top_larger_than_album(
     pass_ranks = [e["rank"] for e in kept if not e["quality_gate"]]
     assert not gate_ranks or min(gate_ranks) > max(pass_ranks)
     assert not list(out.parent.glob(".out.*")), "no temporary folders left behind"
+
+
+def test_xmp_sidecars_and_copied_picks(tmp_path: Path, picme_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from picme.cli.app import app
+    from picme.curate.handoff import written_by_picme
+
+    root = tmp_path / "Album"
+    generate_album(root, n_bursts=1, burst_size=3, n_singles=3, size=(160, 120))
+    theirs = root / "singles" / "DSC_0000.jpg.xmp"
+    theirs.write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    before = _tree_digest(root)
+    out, picks = tmp_path / "out", tmp_path / "picks"
+    args = ["curate", str(root), "--top", "2", "--model", "heuristic", "--out", str(out)]
+    res = CliRunner().invoke(app, [*args, "--xmp-beside", "--copy-picks", str(picks)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "curation.json").read_text())
+    read = [e for e in doc["files"] if e["status"] != "skipped"]
+    for e in read:
+        assert written_by_picme(out / "xmp" / f"{e['path']}.xmp"), e["path"]
+        beside = root / f"{e['path']}.xmp"
+        assert beside == theirs or written_by_picme(beside)
+    assert "1 existing sidecars PicMe did not write left as they were" in res.output
+    after = _tree_digest(root)
+    # The photos (bytes and mtimes) and the user's sidecar are as they were.
+    assert {k: v for k, v in after.items() if not k.endswith(".xmp") or k in before} == before
+    assert sorted(
+        p.relative_to(picks).as_posix() for p in picks.rglob("*.*") if p.is_file()
+    ) == sorted([*doc["picks"], *(f"{p}.xmp" for p in doc["picks"]), ".picme-manifest.json"])
+    # A second run finds the sidecars beside the photos as the photos' own: not files to curate.
+    res = CliRunner().invoke(app, [*args, "--xmp-beside", "--copy-picks", str(picks)])
+    assert res.exit_code == 0, res.output
+    again = json.loads((out / "curation.json").read_text())
+    assert again["counts"]["files"] == doc["counts"]["files"]
 
 
 def test_refusals(album: tuple[Path, AlbumSpec], tmp_path: Path) -> None:

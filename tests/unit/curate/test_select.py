@@ -119,7 +119,8 @@ def test_blurred_and_dark_copies_lose_even_with_higher_scores() -> None:
     assert sel.reasons[0][-1].startswith("kept IMG_0003.jpg: sharper")
     assert sel.reasons[1][0].startswith("underexposed")
     assert "better exposed" in sel.reasons[1][-1]
-    assert sel.reasons[3] == ["kept IMG_0003.jpg: sharper, higher score (0.600 vs 0.500)"]
+    # Scores in words are on the 0-100 scale: the percentile within the album.
+    assert sel.reasons[3] == ["kept IMG_0003.jpg: sharper, higher score (33 vs 0)"]
     assert sel.picks == [2]
 
 
@@ -148,6 +149,61 @@ def test_nothing_better_in_group_keeps_the_best_failing_photo() -> None:
     assert sel.rank[1] == 4 and sorted(sel.rank[2:]) == [1, 2, 3]  # type: ignore[type-var]
     sel = a.select(top=2)
     assert sel.status[1] == "rejected" and sel.rank[1] is None
+    # Left out, the best of the night shots is rejected for its flaw, and its sibling does
+    # not claim it was kept.
+    assert sel.reasons[1][0].startswith("underexposed") and "kept" not in sel.reasons[1][0]
+    assert sel.status[0] == "rejected"
+    assert "kept" not in sel.reasons[0][-1].split(":")[0]
+    assert "nothing of this shot was kept" in sel.reasons[0][-1]
+    # The good day shot outside the top 2 is an alternative, not rejected.
+    assert sel.status[2] == "alternative" and sel.reasons[2][0].startswith("not in the top 2")
+
+
+def test_kept_photo_and_its_siblings_always_agree() -> None:
+    """Whatever K, a sibling saying "kept X" means X is picked or an alternative."""
+    a = Album()
+    for g in range(5):
+        look = a.look()
+        a.add(f"b{g}_1.jpg", 0.5 + 0.05 * g, g, look)
+        a.add(f"b{g}_2.jpg", 0.4 + 0.05 * g, g, look, sharpness=1.0)
+        a.add(f"b{g}_3.jpg", 0.3 + 0.05 * g, g, look, sharpness=3.0)
+    for top in (1, 2, 5, 10):
+        sel = a.select(top=top)
+        by_name = dict(zip(a.names, sel.status, strict=True))
+        for k, reasons in enumerate(sel.reasons):
+            for r in reasons:
+                if r.startswith("kept "):
+                    kept = r.removeprefix("kept ").split(":")[0]
+                    assert by_name[kept] in ("picked", "alternative"), (top, a.names[k], r)
+        assert sel.status.count("picked") == min(top, 5)
+        assert sel.status.count("alternative") == 5 - min(top, 5)
+        assert sel.status.count("rejected") == 5  # the blurred copies, flaw first
+        assert all(
+            sel.reasons[k][0].startswith("blurred")
+            for k in range(len(a.names))
+            if sel.status[k] == "rejected"
+        )
+
+
+def test_reasons_say_what_sets_each_pick_apart() -> None:
+    a = Album()
+    a.add("sharp.jpg", 0.9, 0, a.look(), sharpness=6.0)
+    a.add("colour.jpg", 0.8, 1, a.look(), colorfulness=90.0)
+    a.add("contrast.jpg", 0.7, 2, a.look(), contrast=0.4, sharpness=4.4)
+    for k in range(5):
+        a.add(f"plain{k}.jpg", 0.3 + 0.01 * k, 3 + k, a.look(), noise=3.0 + k)
+    burst = a.look()
+    a.add("burst_best.jpg", 0.85, 9, burst, sharpness=5.0, brightness=0.5)
+    a.add("burst_soft.jpg", 0.6, 9, burst, sharpness=3.5, brightness=0.3)
+    sel = a.select(top=4)
+    why = {a.names[p]: sel.reasons[p] for p in sel.picks}
+    assert "sharper than" in why["sharp.jpg"][1]
+    assert "more colourful than" in why["colour.jpg"][1]
+    assert "more contrast than" in why["contrast.jpg"][1]
+    assert why["sharp.jpg"][1] != why["colour.jpg"][1] != why["contrast.jpg"][1]
+    assert (
+        "best of 2 near-duplicates: sharpest, best exposed, highest score" in why["burst_best.jpg"]
+    )
 
 
 def test_three_shots_of_one_sunset_do_not_crowd_out_the_trip() -> None:
@@ -206,4 +262,4 @@ def test_top_larger_than_album_picks_every_distinct_shot() -> None:
         a.add(f"p{k}.jpg", 0.1 * k, k, a.look())
     sel = a.select(top=100)
     assert sorted(r for r in sel.rank if r is not None) == [1, 2, 3, 4]
-    assert sel.picks[0] == 3 and sel.reasons[3][0].startswith("rank 1: score 0.300, the highest")
+    assert sel.picks[0] == 3 and sel.reasons[3][0].startswith("rank 1: score 100/100, the highest")
