@@ -76,7 +76,8 @@ class ReviewSession:
     def photo_path(self, rel: str) -> Path:
         """The album file ``rel`` names, refused unless the curation lists it and it lies
         inside the album once links are followed."""
-        if rel not in self.entries or not _is_relative(rel):
+        entry = self.entries.get(rel)
+        if entry is None or entry.get("status") == "skipped" or not _is_relative(rel):
             raise NotServable(f"{rel!r} is not a photo of this curation")
         return _inside(self.album / rel, self.album, rel)
 
@@ -136,7 +137,8 @@ def _exif_caption(session: ReviewSession, rel: str) -> str | None:
         return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return " ".join(str(value).split()) or None if value else None
+    text = " ".join(str(value or "").split())
+    return text or None
 
 
 def _read_curation(album: Path, out: Path) -> dict[str, Any]:
