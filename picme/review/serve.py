@@ -99,7 +99,7 @@ def serve(
         announce("  open it once with ?token=YOUR_TOKEN (or send Authorization: Bearer)")
     announce("  keys: arrows move, k keep, x reject, s star, p pick in a group, u undo; Ctrl-C stops")
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", ws="none")
     )
     with contextlib.closing(sock):
         server.run(sockets=[sock])

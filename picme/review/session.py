@@ -167,12 +167,16 @@ def check_album(album: Path) -> Path:
     return album.resolve()
 
 
+def default_out_dir(album: Path) -> Path:
+    """Where ``picme curate`` writes by default (picme.curate.run.default_out_dir, kept
+    here so that reviewing an existing curation does not import the curation stack)."""
+    return album.parent / f"{album.name}-picme"
+
+
 def open_session(
     album: Path, config: ReviewConfig, settings: Settings, *, progress: bool | None = None
 ) -> ReviewSession:
     """The review of ``album``: its existing curation, or a new one (see the module)."""
-    from picme.curate.run import default_out_dir
-
     album = check_album(album)
     out = (Path(config.out).expanduser() if config.out else default_out_dir(album)).resolve()
     curated_now = False

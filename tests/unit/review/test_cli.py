@@ -86,3 +86,11 @@ def test_review_help_lists_its_options() -> None:
     assert r.exit_code == 0
     for flag in ("--port", "--host", "--token", "--export", "--export-to", "--recurate"):
         assert flag in r.output
+
+
+def test_review_looks_for_the_curation_where_curate_writes_it(tmp_path: Path) -> None:
+    from picme.curate.run import default_out_dir as curate_default
+    from picme.review.session import default_out_dir
+
+    album = (tmp_path / "My Album").resolve()
+    assert default_out_dir(album) == curate_default(album)
