@@ -97,7 +97,7 @@ def serve(
     announce(f"reviewing {n} photos of {session.album} at {url_of(config.host, port)}")
     if config.token:
         announce("  open it once with ?token=YOUR_TOKEN (or send Authorization: Bearer)")
-    announce("  keys: arrows move, k keep, x reject, s star, p pick in a group, u undo; Ctrl-C stops")
+    announce("  keys: arrows move, k keep, x reject, s star, p pick in group, u undo; Ctrl-C stops")
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", ws="none")
     )

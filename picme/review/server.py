@@ -183,21 +183,103 @@ def _card_order(session: ReviewSession, applied: Applied) -> list[Final]:
 
 def render_page(session: ReviewSession, applied: Applied) -> str:
     entries = _card_order(session, applied)
-    return _environment().get_template("review.html").render(
-        album_name=session.album_name,
-        doc=session.doc,
-        entries=entries,
-        source={p: session.entries[p] for p in (e.path for e in entries)},
-        captions=session.captions,
-        percent=_percentiles(applied.entries),
-        counts=applied.counts(),
-        n_picks=len(applied.picks),
-        n_skipped=sum(e.status == "skipped" for e in applied.entries),
+    return (
+        _environment()
+        .get_template("review.html")
+        .render(
+            album_name=session.album_name,
+            doc=session.doc,
+            entries=entries,
+            source={p: session.entries[p] for p in (e.path for e in entries)},
+            captions=session.captions,
+            percent=_percentiles(applied.entries),
+            counts=applied.counts(),
+            n_picks=len(applied.picks),
+            n_skipped=sum(e.status == "skipped" for e in applied.entries),
+        )
     )
 
 
 def _state(entry: Final) -> dict[str, Any]:
     return asdict(entry)
+
+
+class Endpoints:
+    """The routes of one review; ``last`` is the state each photo was last reported in, so
+    a decision answers with what changed (the photo, its group's former pick, the ranks)."""
+
+    def __init__(self, session: ReviewSession, xmp: ExportHook | None) -> None:
+        self.session = session
+        self.xmp = xmp
+        self.last: dict[str, dict[str, Any]] = {}
+
+    def snapshot(self) -> Applied:
+        with self.session.lock:
+            applied = self.session.applied()
+            self.last = {e.path: _state(e) for e in applied.entries}
+        return applied
+
+    async def page(self, request: Request) -> Response:
+        applied = await run_in_threadpool(self.snapshot)
+        return HTMLResponse(render_page(self.session, applied))
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return Response("not found\n", 404)
+        body = resources.files("picme.review").joinpath("static", name).read_bytes()
+        return Response(body, media_type=STATIC[name])
+
+    async def thumb(self, request: Request) -> Response:
+        try:
+            return FileResponse(self.session.thumb_path(request.path_params["path"]))
+        except NotServable:
+            return Response("not found\n", 404)
+
+    async def photo(self, request: Request) -> Response:
+        try:
+            return FileResponse(self.session.photo_path(request.path_params["path"]))
+        except NotServable:
+            return Response("not found\n", 404)
+
+    async def state(self, request: Request) -> Response:
+        applied = await run_in_threadpool(self.snapshot)
+        return SafeJSON(_payload(applied, applied.entries))
+
+    def decide_now(self, path: str, decision: str) -> dict[str, Any]:
+        stored = self.session.decide(path, decision)
+        with self.session.lock:
+            applied = self.session.applied()
+            changed = [e for e in applied.entries if self.last.get(e.path) != _state(e)]
+            ours = next(e for e in applied.entries if e.path == path)
+            if ours not in changed:
+                changed.append(ours)
+            self.last.update({e.path: _state(e) for e in changed})
+        log.info("%s: %s (stored)", decision, path)
+        when = stored.decided_at.isoformat()
+        return {**_payload(applied, changed), "stored": {**asdict(stored), "decided_at": when}}
+
+    async def decide(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+            path, decision = str(body["path"]), str(body["decision"])
+        except (ValueError, KeyError, TypeError):
+            return SafeJSON({"error": 'send {"path": ..., "decision": ...}'}, 400)
+        try:
+            result = await run_in_threadpool(self.decide_now, path, decision)
+        except NotServable:
+            return SafeJSON({"error": "no such photo in this curation"}, 404)
+        except InputError as exc:
+            return SafeJSON({"error": str(exc)}, 400)
+        return SafeJSON(result)
+
+    async def export(self, request: Request) -> Response:
+        try:
+            done = await run_in_threadpool(export_review, self.session, None, xmp=self.xmp)
+        except InputError as exc:
+            return SafeJSON({"error": str(exc)}, 400)
+        log.info("%s", done.summary())
+        return SafeJSON({"folder": str(done.folder), "picks": done.picks, "counts": done.counts})
 
 
 def create_app(
@@ -209,84 +291,15 @@ def create_app(
 ) -> ASGIApp:
     """The review application of ``session``; ``allowed_hosts`` None accepts any Host (a
     non-loopback bind, where the token guards)."""
-    last: dict[str, dict[str, Any]] = {}
-
-    def snapshot() -> Applied:
-        with session.lock:
-            applied = session.applied()
-            last.clear()
-            last.update({e.path: _state(e) for e in applied.entries})
-        return applied
-
-    async def page(request: Request) -> Response:
-        applied = await run_in_threadpool(snapshot)
-        return HTMLResponse(render_page(session, applied))
-
-    async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in STATIC:
-            return Response("not found\n", 404)
-        body = resources.files("picme.review").joinpath("static", name).read_bytes()
-        return Response(body, media_type=STATIC[name])
-
-    def image(kind: str) -> Any:
-        async def serve(request: Request) -> Response:
-            rel = request.path_params["path"]
-            try:
-                path = session.thumb_path(rel) if kind == "thumb" else session.photo_path(rel)
-            except NotServable:
-                return Response("not found\n", 404)
-            return FileResponse(path)
-
-        return serve
-
-    async def state(request: Request) -> Response:
-        applied = await run_in_threadpool(snapshot)
-        return SafeJSON(_payload(applied, applied.entries))
-
-    def decide_now(path: str, decision: str) -> dict[str, Any]:
-        stored = session.decide(path, decision)
-        with session.lock:
-            applied = session.applied()
-            changed = [e for e in applied.entries if last.get(e.path) != _state(e)]
-            ours = next(e for e in applied.entries if e.path == path)
-            if ours not in changed:
-                changed.append(ours)
-            last.update({e.path: _state(e) for e in changed})
-        log.info("%s: %s (stored)", decision, path)
-        return {**_payload(applied, changed), "stored": {**asdict(stored), "decided_at":
-                stored.decided_at.isoformat()}}  # fmt: skip
-
-    async def decide(request: Request) -> Response:
-        try:
-            body = await request.json()
-            path, decision = str(body["path"]), str(body["decision"])
-        except (ValueError, KeyError, TypeError):
-            return SafeJSON({"error": 'send {"path": ..., "decision": ...}'}, 400)
-        try:
-            result = await run_in_threadpool(decide_now, path, decision)
-        except NotServable:
-            return SafeJSON({"error": "no such photo in this curation"}, 404)
-        except InputError as exc:
-            return SafeJSON({"error": str(exc)}, 400)
-        return SafeJSON(result)
-
-    async def export(request: Request) -> Response:
-        try:
-            done = await run_in_threadpool(export_review, session, None, xmp=xmp)
-        except InputError as exc:
-            return SafeJSON({"error": str(exc)}, 400)
-        log.info("%s", done.summary())
-        return SafeJSON({"folder": str(done.folder), "picks": done.picks, "counts": done.counts})
-
+    ep = Endpoints(session, xmp)
     routes = [
-        Route("/", page),
-        Route("/static/{name}", static),
-        Route("/thumb/{path:path}", image("thumb")),
-        Route("/photo/{path:path}", image("photo")),
-        Route("/api/state", state),
-        Route("/api/decide", decide, methods=["POST"]),
-        Route("/api/export", export, methods=["POST"]),
+        Route("/", ep.page),
+        Route("/static/{name}", ep.static),
+        Route("/thumb/{path:path}", ep.thumb),
+        Route("/photo/{path:path}", ep.photo),
+        Route("/api/state", ep.state),
+        Route("/api/decide", ep.decide, methods=["POST"]),
+        Route("/api/export", ep.export, methods=["POST"]),
     ]
     return Guard(Starlette(routes=routes), token, allowed_hosts)
 

@@ -49,9 +49,7 @@ def test_a_port_in_use_is_one_line() -> None:
     free.close()
 
 
-def test_export_curates_first_then_applies_the_decisions(
-    picme_home: Path, tmp_path: Path
-) -> None:
+def test_export_curates_first_then_applies_the_decisions(picme_home: Path, tmp_path: Path) -> None:
     settings = get_settings(home=tmp_path / "unused")
     made = make_album(tmp_path, settings)
     before = tree_digest(made.root)

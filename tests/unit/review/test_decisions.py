@@ -50,7 +50,9 @@ def test_without_decisions_picmes_statuses_and_picks_stand() -> None:
 
 
 def test_keep_adds_a_pick_after_picmes_and_reject_removes_one() -> None:
-    applied = apply_decisions(_files(), _at(("c.jpg", "keep"), ("e.jpg", "keep"), ("a1.jpg", "reject")))
+    applied = apply_decisions(
+        _files(), _at(("c.jpg", "keep"), ("e.jpg", "keep"), ("a1.jpg", "reject"))
+    )
     assert applied.picks == ["b.jpg", "c.jpg", "e.jpg"]  # picme's rank first, then by score
     by = applied.by_path()
     assert by["a1.jpg"].status == "rejected" and by["a1.jpg"].by_person

@@ -74,7 +74,9 @@ def test_reopening_shows_the_decisions_from_the_table(
     album: Album, settings: Settings, session: ReviewSession
 ) -> None:
     path = _photo(session, "picked")
-    assert _client(session).post("/api/decide", json={"path": path, "decision": "reject"}).is_success
+    assert (
+        _client(session).post("/api/decide", json={"path": path, "decision": "reject"}).is_success
+    )
     # A new server process: a new session over the same lake.
     fresh = open_session(album.root, ReviewConfig(out=album.out), settings)
     page = _client(fresh).get("/").text
@@ -173,7 +175,9 @@ def test_a_token_guards_every_request_and_never_shows(
     # Opening the page once with ?token= sets a cookie and drops the token from the URL.
     first = client.get(f"/?token={TOKEN}", follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/"
-    assert TOKEN in first.headers["set-cookie"] and "httponly" in first.headers["set-cookie"].lower()
+    assert (
+        TOKEN in first.headers["set-cookie"] and "httponly" in first.headers["set-cookie"].lower()
+    )
     assert client.cookies.get(COOKIE) == TOKEN
     page = client.get("/")
     assert page.status_code == 200 and TOKEN not in page.text
