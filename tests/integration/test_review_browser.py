@@ -243,7 +243,7 @@ def test_two_tabs_deciding_at_once_are_both_kept(
         "  if (paths.includes(c.dataset.path)) c.querySelector(`button[data-d=${d}]`).click();"
         "}, Math.max(0, at - Date.now()));"
     )
-    at = int(time.time() * 1000) + 1500
+    at = int(time.time() * 1000) + 1000
     driver.switch_to.window(tab_a)
     driver.execute_script(fire, paths[:4], "keep", at)
     driver.switch_to.window(tab_b)
