@@ -112,7 +112,7 @@ def _reason(entry: dict[str, Any]) -> str:
 
 def _is_relative(rel: str) -> bool:
     p = PurePosixPath(rel)
-    return bool(rel) and not p.is_absolute() and ".." not in p.parts and "\\" not in rel
+    return bool(rel) and not p.is_absolute() and ".." not in p.parts
 
 
 def _inside(path: Path, root: Path, rel: str) -> Path:

@@ -233,3 +233,24 @@ def test_the_export_endpoint_writes_beside_the_album(session: ReviewSession, alb
     folder = Path(r.json()["folder"])
     assert folder == album.root.parent / "Trip 2026-picme-reviewed"
     assert json.loads((folder / "reviewed.json").read_text())["picks"] == r.json()["picks"]
+
+
+def test_pick_answers_with_the_groups_former_pick_and_undo_restores_it(
+    session: ReviewSession, settings: Settings
+) -> None:
+    client = _client(session)
+    client.get("/")  # the page as the browser saw it
+    groups = {g["id"]: g for g in session.doc["groups"]}
+    gid, group = next((i, g) for i, g in groups.items() if "escape.jpg" not in g["members"])
+    sibling = next(m for m in group["members"] if m != group["kept"])
+    r = client.post("/api/decide", json={"path": sibling, "decision": "pick"})
+    changed = {e["path"]: e for e in r.json()["entries"]}
+    assert changed[sibling]["status"] == "picked" and changed[sibling]["group"] == gid
+    assert changed[group["kept"]]["status"] == "duplicate"
+    undo = client.post("/api/decide", json={"path": sibling, "decision": "clear"})
+    changed = {e["path"]: e for e in undo.json()["entries"]}
+    assert changed[sibling]["status"] == "duplicate" and changed[sibling]["decision"] is None
+    assert changed[group["kept"]]["status"] == session.applied().by_path()[group["kept"]].status
+    assert changed[group["kept"]]["status"] != "duplicate"
+    decisions = [r["decision"] for r in feedback.read_all(settings).to_pylist()]
+    assert decisions == ["pick", "clear"]
