@@ -3,28 +3,31 @@ status and the person's decision) and ``highlights/`` (copies of the final picks
 order), published as one complete generation (:mod:`picme.util.generations`) in
 ``ALBUM-picme-reviewed`` beside the album (or ``--export-to``). The album is only read.
 
-XMP sidecars follow the same final statuses through a hook: an ``ExportHook`` gets the
-album, the staging folder of the export and the final entries, writes what it wants under
-the staging folder (``xmp/`` for sidecars) and so lands in the same generation.
+XMP sidecars follow the same final statuses through a hook, called with the export's
+``xmp/`` folder (inside the generation being written), the curation.json entries of every
+decoded photo with the final ``status``, ``rank`` and the person's ``decision`` and
+``starred`` put in, and the scorer's name: the signature of the contact sheet's sidecar
+writer (``write_sidecars(folder, entries, scorer)``), so it plugs in as it is.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from picme.errors import InputError
-from picme.review.decisions import Applied, Final
+from picme.review.decisions import Applied
 from picme.review.session import ReviewSession
 from picme.util.atomic import atomic_open
 from picme.util.generations import check_owned, new_generation
 
 FORMAT = "picme-review/1"
 JSON_NAME = "reviewed.json"
-ExportHook = Callable[[Path, Path, Sequence[Final]], None]
+ExportHook = Callable[[Path, list[dict[str, Any]], str], object]
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def export_review(
             json.dump(doc, fh, indent=1, ensure_ascii=False, allow_nan=False)
             fh.write("\n")
         if xmp is not None:
-            xmp(session.album, tmp, applied.entries)
+            xmp(tmp / "xmp", final_entries(session, applied), session.scorer_name)
     return Exported(folder=target, picks=applied.picks, counts=applied.counts())
 
 
@@ -100,3 +103,22 @@ def _copy_picks(session: ReviewSession, applied: Applied, tmp: Path) -> list[str
         shutil.copy2(session.photo_path(rel), tmp / name)
         names.append(name)
     return names
+
+
+def final_entries(session: ReviewSession, applied: Applied) -> list[dict[str, Any]]:
+    """The curation.json entry of each decoded photo with the review's outcome in it."""
+    out = []
+    for f in applied.entries:
+        if f.status == "skipped":
+            continue
+        out.append(
+            {
+                **session.entries[f.path],
+                "status": f.status,
+                "rank": f.rank,
+                "picme_status": f.picme_status,
+                "decision": f.decision,
+                "starred": f.starred,
+            }
+        )
+    return out

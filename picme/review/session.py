@@ -61,6 +61,11 @@ class ReviewSession:
     def album_name(self) -> str:
         return self.album.name or str(self.album)
 
+    @property
+    def scorer_name(self) -> str:
+        scorer = self.doc.get("scorer") or {}
+        return str(scorer.get("name") or "unknown")
+
     def decisions(self) -> dict[str, Decided]:
         """The decision in force for each photo of this album, read from the table."""
         table = feedback.current(self.settings, self.album)

@@ -213,15 +213,26 @@ def test_export_applies_the_decisions_and_copies_the_picks(
         assert client.post("/api/decide", json={"path": path, "decision": decision}).is_success
     seen: list[Any] = []
     out = tmp_path / "reviewed"
-    done = export_review(session, out, xmp=lambda a, staging, entries: seen.append(entries))
+
+    def xmp(folder: Path, entries: list[dict[str, Any]], scorer: str) -> int:
+        seen.append(entries)
+        folder.mkdir()
+        (folder / "marker.xmp").write_text(scorer)
+        return len(entries)
+
+    done = export_review(session, out, xmp=xmp)
     doc = json.loads((out / "reviewed.json").read_text())
     assert doc["picks"][0] == alternative and dropped not in doc["picks"]
     assert doc["picks"] == done.picks
     assert len(doc["highlights"]) == len(doc["picks"])
     first = out / doc["highlights"][0]
     assert first.read_bytes() == (album.root / alternative).read_bytes()
-    statuses = {e.path: e.status for e in seen[0]}
+    statuses = {e["path"]: e["status"] for e in seen[0]}
     assert statuses[dropped] == "rejected" and statuses[alternative] == "picked"
+    starred = next(e for e in seen[0] if e["path"] == alternative)
+    assert starred["starred"] and starred["rank"] == 1 and starred["thumb"]  # curation fields
+    assert "notes.txt" not in statuses  # skipped files get no sidecar
+    assert (out / "xmp" / "marker.xmp").read_text() == "heuristic"  # in the same generation
     assert (out / ".picme-manifest.json").is_file()
     with pytest.raises(InputError, match="inside the album"):
         export_review(session, album.root / "export")
