@@ -25,6 +25,7 @@ STAGES = [
     "registry",
     "scoring",
     "curate",
+    "review",
     "synthetic",
     "cli",
     "util",
