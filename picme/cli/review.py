@@ -21,8 +21,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Review a curation in the browser: keep, reject, star, re-pick; export the result."""
         # Imported here: `picme --help` need not load Starlette, uvicorn or DuckDB.
+        from picme.curate.handoff import write_sidecars
         from picme.review import export, serve, session
         from picme.settings import get_settings
+
+        xmp = write_sidecars if config.xmp else None
 
         if not config.export:
             serve.check_bind(config)  # a refused --host fails before any curation runs
@@ -30,9 +33,9 @@ def register(app: typer.Typer) -> None:
         if review_session.curated_now:
             typer.echo(f"curated {review_session.album} first, into {review_session.out}")
         if config.export:
-            typer.echo(export.export_review(review_session, config.export_dir).summary())
+            typer.echo(export.export_review(review_session, config.export_dir, xmp=xmp).summary())
             return
         try:
-            serve.serve(review_session, config, announce=lambda line: typer.echo(line))
+            serve.serve(review_session, config, announce=lambda line: typer.echo(line), xmp=xmp)
         except KeyboardInterrupt:
             typer.echo("review stopped; every decision was stored as it was made")

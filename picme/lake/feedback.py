@@ -110,7 +110,7 @@ def _query(settings: Settings, album: Path | None, sql: str) -> pa.Table:
         f"filename AS part FROM read_parquet($files, filename = true) {where}",
         params,
     )
-    table: pa.Table = con.execute(sql).to_arrow_table()
+    table: pa.Table = con.sql(sql).to_arrow_table()
     return table.cast(_schema())
 
 

@@ -41,6 +41,10 @@ class ReviewConfig(BaseModel):
         default=False,
         description="Write the reviewed picks and highlights, then exit (no server).",
     )
+    xmp: bool = Field(
+        default=True,
+        description="Export XMP sidecars (rating, pick/reject) of the reviewed statuses.",
+    )
     export_dir: Path | None = Field(
         default=None,
         json_schema_extra={"cli": "--export-to"},

@@ -13,7 +13,6 @@ import contextlib
 import ipaddress
 import logging
 import socket
-import warnings
 from collections.abc import Callable
 
 from picme.errors import InputError
@@ -85,9 +84,6 @@ def serve(
     from picme.review.server import LOOPBACK_NAMES, create_app
 
     check_bind(config)
-    # DuckDB warns on every read of the feedback table (picme.lake.feedback): once per
-    # decision would drown the terminal.
-    warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
     sock = bind(config.host, config.port)
     port = sock.getsockname()[1]
     loopback = is_loopback(config.host)

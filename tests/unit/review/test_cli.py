@@ -68,6 +68,9 @@ def test_export_curates_first_then_applies_the_decisions(picme_home: Path, tmp_p
     doc = json.loads((export / "reviewed.json").read_text())
     assert pick not in doc["picks"] and len(doc["highlights"]) == len(doc["picks"])
     assert {e["path"]: e["status"] for e in doc["files"]}[pick] == "rejected"
+    # The sidecars follow the decision: the person's reject, not picme's pick.
+    sidecar = (export / "xmp" / f"{pick}.xmp").read_text()
+    assert 'xmp:Rating="-1"' in sidecar or "<xmp:Rating>-1</xmp:Rating>" in sidecar
     assert tree_digest(made.root) == before
 
 
