@@ -44,13 +44,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from picme.errors import InputError
-from picme.lake.commit import RECORD
+from picme.lake import mirror as mirrors
 from picme.lake.objstore import Bucket, Location, ObjectStoreError, parse_uri
 from picme.lake.paths import PARTITIONED, SINGLE_FILE
-from picme.util.atomic import atomic_open
-from picme.util.generations import MANIFEST, hidden_name, pid_alive
-from picme.util.generations import publish as publish_folder
-from picme.util.locks import exclusive
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -61,8 +57,6 @@ log = logging.getLogger(__name__)
 
 POINTER = "_lake.json"
 PENDING = "_pending"
-STATE = ".remote-state.json"
-MIRROR_LOCK = ".mirror.lock"
 #: Unreferenced uploads of a publish killed before its commit are removed after this.
 PENDING_TTL = timedelta(days=1)
 #: The lake's top-level folders, one per published table (training holds the training set).
@@ -119,22 +113,6 @@ def table_dataset(settings: Settings, table: str) -> ds.Dataset:
     return lake.dataset(table)
 
 
-def _local_files(folder: Path) -> dict[str, tuple[int, int]]:
-    """rel path -> (size, mtime_ns) of the files a folder publishes: everything but hidden
-    names (temporary files, resumable chunks), except a generation's manifest."""
-    out: dict[str, tuple[int, int]] = {}
-    if not folder.is_dir():
-        return out
-    for p in folder.rglob("*"):
-        rel = p.relative_to(folder)
-        hidden = any(part.startswith(".") for part in rel.parts)
-        if (hidden and rel.as_posix() != MANIFEST) or not p.is_file() or p.is_symlink():
-            continue
-        st = p.stat()
-        out[rel.as_posix()] = (st.st_size, st.st_mtime_ns)
-    return out
-
-
 class ObjectLake:
     """The lake in a bucket, mirrored into ``mirror`` on this worker."""
 
@@ -142,28 +120,6 @@ class ObjectLake:
         self.location = location
         self.mirror = mirror
         self.bucket = Bucket(location)
-
-    # -- state of the mirror: which published object each local file came from --
-
-    def _state(self) -> dict[str, Any]:
-        try:
-            data = json.loads((self.mirror / STATE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-        if not isinstance(data, dict) or data.get("uri") != self.location.uri:
-            return {"uri": self.location.uri, "folders": {}}
-        return data
-
-    def _save_state(self, state: dict[str, Any]) -> None:
-        with atomic_open(self.mirror / STATE, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, indent=1, sort_keys=True)
-
-    def _lock(self) -> Any:
-        return exclusive(
-            self.mirror / MIRROR_LOCK,
-            f"{self.mirror}: another PicMe process kept this lake mirror busy",
-            wait=600.0,
-        )
 
     def pointer(self) -> tuple[dict[str, Any], str | None]:
         data, etag = self.bucket.get_json(self.location.key(POINTER))
@@ -181,34 +137,20 @@ class ObjectLake:
     def pull(self, folders: Iterable[str], attempts: int = 5) -> None:
         wanted = list(dict.fromkeys(folders))
         self.mirror.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            self._drop_dead_commit()
+        with mirrors.lock(self.mirror):
+            mirrors.drop_dead_commit(self.mirror)
             for _ in range(attempts):
                 pointer, _etag = self.pointer()
-                state = self._state()
+                state = mirrors.load_state(self.mirror, self.location.uri)
                 if all(self._pull_folder(f, pointer, state) for f in wanted):
-                    self._save_state(state)
+                    mirrors.save_state(self.mirror, state)
                     return
-                self._save_state(state)  # what did arrive is recorded; read the pointer again
+                mirrors.save_state(
+                    self.mirror, state
+                )  # what did arrive is recorded; read the pointer again
         raise ObjectStoreError(
             f"{self.location.uri}: the lake kept changing while being read; try again"
         )
-
-    def _drop_dead_commit(self) -> None:
-        """An ingest killed in the mirror after deciding its commit never published it:
-        the bucket holds the truth, so its record is dropped, not rolled forward (a rerun of
-        the ingest does the work again). A live writer's record is left alone."""
-        record = self.mirror / RECORD
-        try:
-            pid = int(json.loads(record.read_text(encoding="utf-8")).get("pid", 0))
-        except (OSError, ValueError, AttributeError):
-            return
-        if pid != os.getpid() and not pid_alive(pid):
-            record.unlink(missing_ok=True)
-
-    def _fresh(self, rel: str, entry: dict[str, Any], seen: dict[str, Any], local: Any) -> bool:
-        had = seen.get(rel)
-        return bool(had and had["key"] == entry["key"] and local and list(local) == had["stat"])
 
     def _pull_folder(self, folder: str, pointer: dict[str, Any], state: dict[str, Any]) -> bool:
         """Make the mirror's ``folder`` the published one; False when an object vanished
@@ -217,81 +159,28 @@ class ObjectLake:
         files: dict[str, dict[str, Any]] = remote["files"]
         seen = (state["folders"].get(folder) or {}).get("files", {})
         target = self.mirror / folder
-        local = _local_files(target)
-        stale = [r for r, e in files.items() if not self._fresh(r, e, seen, local.get(r))]
+        local = mirrors.local_files(target)
+        stale = [r for r, e in files.items() if not mirrors.is_fresh(e, seen.get(r), local.get(r))]
         extra = [r for r in local if r not in files]
         if not stale and not extra:
-            state["folders"][folder] = self._entry(remote, target)
+            state["folders"][folder] = mirrors.state_entry(remote, target)
             return True
         if folder in _WHOLE:
-            ok = self._pull_whole(target, files, local)
+            ok = mirrors.pull_whole(target, files, local, self.bucket.download)
         else:
-            ok = self._pull_files(target, files, stale, extra)
+            ok = mirrors.pull_files(target, files, stale, extra, self.bucket.download)
         if ok:
-            state["folders"][folder] = self._entry(remote, target)
+            state["folders"][folder] = mirrors.state_entry(remote, target)
         return ok
-
-    def _entry(self, remote: dict[str, Any], target: Path) -> dict[str, Any]:
-        local = _local_files(target)
-        files = {
-            rel: {"key": e["key"], "size": e["size"], "stat": list(local[rel])}
-            for rel, e in remote["files"].items()
-            if rel in local
-        }
-        return {"generation": remote["generation"], "files": files}
-
-    def _pull_files(
-        self, target: Path, files: dict[str, Any], stale: list[str], extra: list[str]
-    ) -> bool:
-        # Everything is downloaded beside its target first, then renamed in one run (as
-        # picme.lake.commit does), so the local window of a mix is renames, not downloads.
-        staged: list[tuple[Path, Path]] = []
-        try:
-            for rel in stale:
-                dest = target / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.parent / f".{dest.name}.{os.getpid()}.pull.tmp"
-                staged.append((tmp, dest))
-                if not self.bucket.download(files[rel]["key"], tmp):
-                    return False
-            for tmp, dest in staged:
-                os.replace(tmp, dest)
-            for rel in extra:
-                (target / rel).unlink(missing_ok=True)
-        finally:
-            for tmp, _dest in staged:
-                tmp.unlink(missing_ok=True)
-        return True
-
-    def _pull_whole(self, target: Path, files: dict[str, Any], local: dict[str, Any]) -> bool:
-        """A folder that is one generation on disk: downloaded whole, swapped in whole."""
-        import shutil
-
-        if not files:
-            for rel in local:
-                (target / rel).unlink(missing_ok=True)
-            return True
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = hidden_name(target, "partial")
-        staging.mkdir()
-        try:
-            for rel, entry in files.items():
-                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                if not self.bucket.download(entry["key"], staging / rel):
-                    return False
-            publish_folder(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return True
 
     # -- publish --
 
     def publish(self, folders: Iterable[str], attempts: int = 10) -> None:
         wanted = list(dict.fromkeys(folders))
         self.mirror.mkdir(parents=True, exist_ok=True)
-        with self._lock():
+        with mirrors.lock(self.mirror):
             self._sweep_pending()
-            state = self._state()
+            state = mirrors.load_state(self.mirror, self.location.uri)
             generation = uuid.uuid4().hex
             changed, uploads = self._changes(wanted, state, generation)
             if not changed:
@@ -313,8 +202,8 @@ class ObjectLake:
                 self.bucket.delete(dead)
             self.bucket.delete([record])
             for folder, entry in changed.items():
-                state["folders"][folder] = self._entry(entry, self.mirror / folder)
-            self._save_state(state)
+                state["folders"][folder] = mirrors.state_entry(entry, self.mirror / folder)
+            mirrors.save_state(self.mirror, state)
             log.info("published %s to %s", ", ".join(changed), self.location.uri)
 
     def _changes(
@@ -327,7 +216,7 @@ class ObjectLake:
         for folder in folders:
             seen = (state["folders"].get(folder) or {}).get("files", {})
             files: dict[str, dict[str, Any]] = {}
-            for rel, stat in sorted(_local_files(self.mirror / folder).items()):
+            for rel, stat in sorted(mirrors.local_files(self.mirror / folder).items()):
                 had = seen.get(rel)
                 if had and had["stat"] == list(stat):
                     files[rel] = {"key": had["key"], "size": had["size"]}

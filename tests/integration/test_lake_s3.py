@@ -55,6 +55,36 @@ def _pointer(objects: dict[str, bytes]) -> dict[str, Any]:
     return data
 
 
+def _check_bucket(bucket: str) -> dict[str, Any]:
+    """Every table is published, every listed object is there, nothing half-done is."""
+    objects = _objects(bucket)
+    pointer = _pointer(objects)
+    assert set(pointer["folders"]) == {
+        "posts",
+        "profiles",
+        "media",
+        "post_observations",
+        "image_features",
+        "training",
+    }
+    training = set(pointer["folders"]["training"]["files"])
+    assert {"training.parquet", "pairs.parquet", "exclusions.parquet", "split.json"} <= training
+    listed = {e["key"] for f in pointer["folders"].values() for e in f["files"].values()}
+    data = {k for k in objects if not k.startswith("team/lake/_")}
+    assert data == listed  # every published file is in the bucket, and nothing else of ours
+    assert not [k for k in objects if k.startswith("team/lake/_pending/")]
+    return pointer
+
+
+def _check_local_disk(home: Path, lake_dir: Path) -> None:
+    """On local disk: raw/ (the worker's downloads), the mirror under cache/, MLflow's
+    store and the DuckDB views file; no lake/ folder."""
+    assert not (home / "lake").exists()
+    assert lake_dir == home / "cache" / "lake-mirror"
+    parquet = [p.relative_to(home) for p in home.rglob("*.parquet")]
+    assert parquet and all(p.parts[0] in ("cache", "mlartifacts") for p in parquet), parquet
+
+
 def test_every_stage_reads_and_writes_the_lake_in_a_bucket(
     s3_lake: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,29 +123,8 @@ def test_every_stage_reads_and_writes_the_lake_in_a_bucket(
     curated = curate_album(album, top=3, workers=1, settings=settings)
     assert curated.picks
 
-    objects_now = _objects(s3_lake)
-    pointer = _pointer(objects_now)
-    assert set(pointer["folders"]) == {
-        "posts",
-        "profiles",
-        "media",
-        "post_observations",
-        "image_features",
-        "training",
-    }
-    training = pointer["folders"]["training"]["files"]
-    assert {"training.parquet", "pairs.parquet", "exclusions.parquet", "split.json"} <= set(training)
-    listed = {e["key"] for f in pointer["folders"].values() for e in f["files"].values()}
-    data = {k for k in objects_now if not k.startswith("team/lake/_")}
-    assert data == listed  # every published file is in the bucket, and nothing else of ours
-    assert not [k for k in objects_now if k.startswith("team/lake/_pending/")]
-
-    # On local disk: raw/ (the worker's downloads), the mirror under cache/, MLflow's store
-    # and the DuckDB views file; no lake/ folder.
-    assert not (home / "lake").exists()
-    assert settings.lake_dir == home / "cache" / "lake-mirror"
-    parquet = [p.relative_to(home) for p in home.rglob("*.parquet")]
-    assert parquet and all(p.parts[0] in ("cache", "mlartifacts") for p in parquet), parquet
+    pointer = _check_bucket(s3_lake)
+    _check_local_disk(home, settings.lake_dir)
 
     # A second worker, nothing on its disk but its own raw copy: it reads the published
     # training set, and a rebuild there publishes a new generation over the old one.
@@ -125,11 +134,14 @@ def test_every_stage_reads_and_writes_the_lake_in_a_bucket(
     other = get_settings(workers=1)
     frame, pairs = load_training_set(other)
     assert len(frame) == table.rows and pairs is not None
-    update_image_features(other, workers=1)  # all cached: the features came from the bucket
+    cached = update_image_features(other, workers=1)
+    assert cached.n_new == 0 and cached.n_cached == features.n_total  # from the bucket
     rebuilt = build_training_table(other)
     assert rebuilt.rows == table.rows
     after = _pointer(_objects(s3_lake))
-    assert after["folders"]["training"]["generation"] != pointer["folders"]["training"]["generation"]
+    assert (
+        after["folders"]["training"]["generation"] != pointer["folders"]["training"]["generation"]
+    )
     assert after["folders"]["image_features"] == pointer["folders"]["image_features"]
-    old_keys = {e["key"] for e in training.values()}
+    old_keys = {e["key"] for e in pointer["folders"]["training"]["files"].values()}
     assert not old_keys & set(_objects(s3_lake))  # the replaced generation is gone

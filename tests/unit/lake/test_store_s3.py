@@ -87,7 +87,11 @@ def _rows(path: Path) -> list[int]:
 
 def test_uri_parsing() -> None:
     loc = parse_uri("s3://my-bucket/some/prefix/")
-    assert (loc.bucket, loc.prefix, loc.uri) == ("my-bucket", "some/prefix", "s3://my-bucket/some/prefix")
+    assert (loc.bucket, loc.prefix, loc.uri) == (
+        "my-bucket",
+        "some/prefix",
+        "s3://my-bucket/some/prefix",
+    )
     assert parse_uri("s3://my-bucket").key("posts", "g", "a.parquet") == "posts/g/a.parquet"
     for bad in ("/data/lake", "s3:/x/y", "gs://bucket/p", "s3://UPPER/p", "s3://b/../x"):
         with pytest.raises(InputError, match="PICME_LAKE_URI"):
@@ -117,7 +121,9 @@ def test_publish_then_pull_on_another_worker(bucket: str, tmp_path: Path) -> Non
     assert not any("/.parts/" in k or k.startswith("lake/_pending/") for k in keys)
     pointer = _pointer(bucket)
     posts = pointer["folders"]["posts"]
-    assert posts["files"]["posts.parquet"]["key"] == f"lake/posts/{posts['generation']}/posts.parquet"
+    assert (
+        posts["files"]["posts.parquet"]["key"] == f"lake/posts/{posts['generation']}/posts.parquet"
+    )
     # One publish, one generation: every table it changed carries the same id.
     assert pointer["folders"]["post_observations"]["generation"] == posts["generation"]
 
@@ -209,7 +215,9 @@ def test_killed_publish_leftovers_are_swept_later(
     client = boto3.client("s3")
     orphan = "lake/posts/deadbeef/posts.parquet"
     client.put_object(Bucket=bucket, Key=orphan, Body=b"half")
-    client.put_object(Bucket=bucket, Key="lake/_pending/deadbeef.json", Body=json.dumps({"keys": [orphan]}))
+    client.put_object(
+        Bucket=bucket, Key="lake/_pending/deadbeef.json", Body=json.dumps({"keys": [orphan]})
+    )
     client.put_object(Bucket=bucket, Key="lake/posts/user-file.txt", Body=b"not picme's")
     lake = _lake(bucket, tmp_path / "m")
     lake.pull(["media"])
@@ -289,7 +297,10 @@ def test_duckdb_reads_a_table_from_the_bucket_without_httpfs(bucket: str, tmp_pa
     total = con.execute("select sum(n) from observations").fetchone()
     assert total == (6,)
     assert "httpfs" not in {
-        r[0] for r in con.execute("select extension_name from duckdb_extensions() where loaded").fetchall()
+        r[0]
+        for r in con.execute(
+            "select extension_name from duckdb_extensions() where loaded"
+        ).fetchall()
     }
 
 
