@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -342,3 +343,49 @@ def test_failures_are_one_line_without_credentials(
     for text in texts:
         assert SECRET not in text and ACCESS not in text
     assert all("\n" not in e for e in errors)
+
+
+def test_cli_says_one_line_for_a_bad_uri_or_a_missing_bucket(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from picme.cli.app import app
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setenv("PICME_HOME", str(tmp_path / "home"))
+    for uri, expected in (
+        ("/srv/lake", "give s3://bucket/prefix"),
+        ("s3://no-such-bucket-here/lake", "'no-such-bucket-here' does not exist"),
+    ):
+        monkeypatch.setenv("PICME_LAKE_URI", uri)
+        res = CliRunner().invoke(app, ["ingest", str(raw)])
+        assert res.exit_code == 2, res.output
+        assert expected in res.output and "Traceback" not in res.output
+        assert SECRET not in res.output and ACCESS not in res.output
+
+
+def test_an_ingest_killed_after_deciding_is_redone_not_rolled_forward(
+    bucket: str, tmp_path: Path
+) -> None:
+    from picme.lake.commit import RECORD
+
+    lake = _lake(bucket, tmp_path / "m")
+    lake.pull(store.INGEST)
+    _write(lake.mirror, "posts/posts.parquet", [1])
+    lake.publish(store.INGEST)
+    # A dead writer's decided commit: the bucket never saw it, so it must not reappear.
+    staged = _write(lake.mirror, "posts/.posts.parquet.999999.staged.tmp", [1, 2])
+    (lake.mirror / RECORD).write_text(
+        json.dumps(
+            {"pid": 999_999_999, "files": [[str(staged), str(lake.mirror / "posts/posts.parquet")]]}
+        )
+    )
+    lake.pull(store.INGEST)
+    assert not (lake.mirror / RECORD).exists()
+    assert _rows(lake.mirror / "posts/posts.parquet") == [1]
+    # A live writer's record (this process) is its own business.
+    (lake.mirror / RECORD).write_text(json.dumps({"pid": os.getpid(), "files": []}))
+    lake.pull(store.INGEST)
+    assert (lake.mirror / RECORD).exists()
