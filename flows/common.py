@@ -16,6 +16,7 @@ from typing import Any
 
 from picme.lake.paths import lake_paths
 from picme.lake.paths import table_path as lake_table_path
+from picme.lake.store import FOLDERS, INGEST, pull
 from picme.settings import Settings, get_settings
 
 # Artifact keys: lowercase letters, digits and dashes only (Prefect's rule).
@@ -160,6 +161,7 @@ def run_cached(task: Any, refresh: bool, *args: Any) -> dict[str, Any]:
 
 def lake_inputs_for_features(settings: Settings) -> list[Path]:
     """The lake files the features stage reads: their bytes make its cache key."""
+    pull(settings, INGEST)  # an object-store lake: the published tables, not a stale mirror
     obs = lake_paths(settings).observations_dir
     files = [lake_table_path(settings, n) for n in ("posts", "media", "profiles")]
     if obs.is_dir():
@@ -181,6 +183,7 @@ def dataset_counts(settings: Settings) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     rows: list[dict[str, Any]] = []
+    pull(settings, FOLDERS)  # an object-store lake: count what is published
 
     def add(table: str, n: int | None, detail: str = "") -> None:
         rows.append({"table": table, "rows": "missing" if n is None else n, "detail": detail})

@@ -92,7 +92,7 @@ def locations(settings: Settings, curation_dir: str | None = None) -> dict[str, 
     where = {
         "PICME_HOME": str(settings.home),
         "raw": str(settings.raw_dir),
-        "lake": str(settings.lake_dir),
+        "lake": settings.lake_uri or str(settings.lake_dir),
         "training table": str(lake_paths(settings).training),
         "DuckDB": str(settings.duckdb_path),
         "MLflow tracking URI": uri,

@@ -16,6 +16,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PICME_", extra="ignore")
 
     home: Path = Field(default=Path("picme-data"), description="Root of every data layer.")
+    lake_uri: str | None = Field(
+        None,
+        description=(
+            "Keep the lake in an S3-compatible bucket, s3://bucket/prefix (PICME_LAKE_URI); "
+            "unset: the lake is the folder lake/ under home. Endpoint and credentials come "
+            "from the standard AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY "
+            "and AWS_DEFAULT_REGION, never from PicMe's settings."
+        ),
+    )
 
     # Labels and the training table.
     engagement_threshold: float = Field(0.35, description="Binary label: likes/followers > t.")
@@ -52,6 +61,10 @@ class Settings(BaseSettings):
 
     @property
     def lake_dir(self) -> Path:
+        """The lake folder; with ``lake_uri``, this worker's mirror of the bucket's lake
+        (a cache the stages pull into and publish from: picme.lake.store)."""
+        if self.lake_uri:
+            return self.cache_dir / "lake-mirror"
         return self.home / "lake"
 
     @property

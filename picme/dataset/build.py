@@ -140,7 +140,7 @@ def _build(settings: Settings, now: datetime | None) -> BuildReport:
             guarantee=plan.guarantee if plan is not None else "time",
         )
         record = _split_record(settings, report, counts, spans, params)
-        write_outputs(con, output_paths(settings), record)
+        write_outputs(con, output_paths(settings), record, settings)
         t = timed("write", t)
     finally:
         con.close()

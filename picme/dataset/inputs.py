@@ -17,6 +17,7 @@ from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
 from picme.lake.commit import roll_forward
 from picme.lake.paths import lake_paths
+from picme.lake.store import pull
 from picme.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ def load_inputs(
 ) -> tuple[int, dict[str, float]]:
     """Create the input views in ``con``; returns how many posts there are and the null
     rate of each checked posts column (a rate over one half is also a warning)."""
+    # An object-store lake: its inputs (and the training set it replaces) into the mirror.
+    pull(settings, ("posts", "media", "image_features", "profiles", "training"))
     roll_forward(settings)  # an ingest killed mid-commit: finish it before reading
     inputs = input_paths(settings)
     _input_view(con, "posts", inputs["posts"], _POSTS_SCHEMA, warnings, "picme ingest")

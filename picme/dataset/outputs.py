@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from picme.dataset.sql import literal
 from picme.errors import InputError
 from picme.lake.paths import lake_paths
+from picme.lake.store import publish
 from picme.settings import Settings
 from picme.util.generations import new_generation
 
@@ -34,7 +35,10 @@ def output_paths(settings: Settings) -> dict[str, Path]:
 
 
 def write_outputs(
-    con: duckdb.DuckDBPyConnection, paths: Mapping[str, Path], record: Mapping[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    paths: Mapping[str, Path],
+    record: Mapping[str, Any],
+    settings: Settings | None = None,
 ) -> None:
     """Publish the training set (table, pairs, exclusions, split.json) as one generation:
     written whole into a staging folder, then swapped with the old one in one step, so a
@@ -46,6 +50,8 @@ def write_outputs(
             con.execute(f"COPY {table} TO {literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
         split = stage / paths["split"].name
         split.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if settings is not None:  # an object-store lake: the new set, as one generation
+        publish(settings, ("training",))
 
 
 def update_views(settings: Settings, warnings: list[str]) -> bool:

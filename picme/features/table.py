@@ -25,6 +25,7 @@ from picme.features.extractors import (
 )
 from picme.lake.commit import roll_forward
 from picme.lake.paths import lake_paths
+from picme.lake.store import publish, pull
 from picme.settings import Settings, get_settings
 from picme.util.atomic import write_parquet_atomic
 from picme.util.generations import sweep
@@ -209,6 +210,7 @@ def _update(
     import pyarrow as pa
 
     started = time.perf_counter()
+    pull(settings, ("media", TABLE_NAME))  # an object-store lake: into this worker's mirror
     media = _read_media(settings)
     target = feature_table_path(settings)
     sweep(target.parent)
@@ -241,6 +243,7 @@ def _update(
         new_table = records_to_table(keep)
         table = new_table if existing is None else pa.concat_tables([existing, new_table])
         write_parquet_atomic(table, target)
+    publish(settings, (TABLE_NAME,))
     for f in part_files:
         f.unlink(missing_ok=True)
     report.table_path = target

@@ -21,6 +21,7 @@ from typing import Any
 
 from instaloader import Post, Profile
 
+from picme.lake import store
 from picme.lake import tables as lake
 from picme.lake.commit import commit, roll_forward
 from picme.lake.config import IngestConfig
@@ -67,9 +68,11 @@ def ingest_raw(raw_dirs: Sequence[Path | str], settings: Settings | None = None)
         lake_paths(settings).ingest_lock,
         f"{settings.lake_dir}: another `picme ingest` is writing this lake; wait for it to finish",
     ):
+        store.pull(settings, store.INGEST)  # an object-store lake: into this worker's mirror
         roll_forward(settings)
         sweep_lake(settings)
         _ingest(targets, settings, report)
+        store.publish(settings, store.INGEST)
     return report
 
 

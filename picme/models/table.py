@@ -18,6 +18,7 @@ from picme.dataset.contract import METADATA_COLUMNS
 from picme.errors import InputError
 from picme.features.extractors import FEATURE_COLUMNS
 from picme.lake.paths import lake_paths
+from picme.lake.store import pull
 from picme.models.metrics import pairs_from_rows
 from picme.models.preprocess import Preprocessing, fit_stats
 from picme.util.generations import consistent_read
@@ -70,6 +71,7 @@ def load_pairs_frame(settings: Settings) -> pd.DataFrame | None:
 def load_training_set(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The training table and its pairs from one generation of the training set: a build
     that publishes in between is seen whole or not at all (picme.util.generations)."""
+    pull(settings, ("training",))  # an object-store lake: into this worker's mirror
     return consistent_read(
         lake_paths(settings).training_dir,
         lambda _folder: (load_training_frame(settings), load_pairs_frame(settings)),
