@@ -127,7 +127,7 @@ def evaluation_table(
     heads += ["model minus it (95% interval)", "gate"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
 
-    def row(name: str, key: str | None, gate: GateRow | None, headline: float) -> str:
+    def row(name: str, key: str | None, gate: GateRow | None, headline: float | None) -> str:
         cells = [name, _num(headline)]
         cells += [_num(metrics.get(f"{key}/{m}")) if key else "n/a" for m, _ in COLUMNS]
         cells += [gate.interval(), gate.verdict()] if gate else ["", ""]
@@ -137,11 +137,12 @@ def evaluation_table(
     for name, label in BASELINES:
         key = f"{prefix}/{name}"
         gate = gates.pop(name, None)
-        # The gate judges against exact chance (half of every pair); the other columns
-        # are those of random scores.
-        acc = gate.score if gate is not None else metrics.get(f"{key}/pairwise_acc", math.nan)
         if gate is None and f"{key}/pairwise_acc" not in metrics:
             continue
+        # The gate judges against exact chance (half of every pair); the other columns
+        # of that row are those of random scores.
+        use_gate = gate is not None and (name == "random" or f"{key}/pairwise_acc" not in metrics)
+        acc = gate.score if gate is not None and use_gate else metrics.get(f"{key}/pairwise_acc")
         lines.append(row(label, key, gate, acc))
     for _ref, gate in sorted(gates.items()):
         lines.append(row(md(gate.reference), None, gate, gate.score))
@@ -333,4 +334,38 @@ def curation_markdown(
         "",
     ]
     lines += [f"    {md(line)}" for line in summary.splitlines()]
+    return "\n".join(lines)
+
+
+def pipeline_markdown(
+    headline: str,
+    reason: str,
+    where: Mapping[str, str],
+    *,
+    tracking_uri: str,
+    model_name: str,
+    run: Mapping[str, str | None] | None = None,
+    sheet: str | None = None,
+) -> str:
+    """What the pipeline did and where everything is, with its MLflow run (``run``: its
+    ``run_id``, ``experiment_id``, ``version``) and the contact sheet linked."""
+    lines = [
+        "# PicMe pipeline",
+        "",
+        f"{md(headline)}: {md(reason)}",
+        "",
+        "| what | where |",
+        "|---|---|",
+    ]
+    if run and run.get("run_id"):
+        run_id = str(run["run_id"])
+        lines.append(f"| MLflow run | {run_link(tracking_uri, run.get('experiment_id'), run_id)} |")
+        if run.get("version"):
+            link = version_link(tracking_uri, model_name, str(run["version"]))
+            lines.append(f"| registered version | {link} |")
+    if sheet:
+        lines.append(f"| contact sheet | {file_link(sheet)} |")
+    lines += [f"| {md(k)} | `{md(v)}` |" for k, v in where.items()]
+    if not mlflow_base(tracking_uri):
+        lines += ["", f"To follow the links, {ui_hint(tracking_uri)}."]
     return "\n".join(lines)

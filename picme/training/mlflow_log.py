@@ -104,12 +104,13 @@ def log_datasets(
             continue
         try:
             with warnings.catch_warnings():
-                # A local path reads as more than one kind of source; any of them is right.
+                # A local path reads as more than one kind of source (any is right), and
+                # the schema's integer-column hint is about model inputs, not a record.
                 warnings.simplefilter("ignore", UserWarning)
                 ds = mlflow.data.from_pandas(
                     split.frame, source=source, name=f"training-{context}", digest=digest
                 )
-            mlflow.log_input(ds, context=context)
+                mlflow.log_input(ds, context=context)
         except Exception as exc:  # the dataset is a record, training need not stop for it
             log.warning("dataset %s not logged (%s)", context, exc)
 

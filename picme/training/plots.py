@@ -114,7 +114,8 @@ def score_distributions(scores: np.ndarray, labels: np.ndarray, path: Path) -> P
         if part.size:
             ax.hist(part, bins=20, alpha=0.55, label=f"{name} (n={part.size})")
     ax.set(xlabel="score", ylabel="posts", title="Score distributions (test)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 
