@@ -178,6 +178,8 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
             registry.TAG_LOSS: loss,
             TAG_PID: str(os.getpid()),
             TAG_HOST: socket.gethostname(),
+            "mlflow.source.name": "picme train",  # the runs table's Source column
+            "mlflow.source.type": "LOCAL",
         },
     )
     run_id = run.info.run_id
