@@ -94,7 +94,7 @@ def log_datasets(
     """The training table as one MLflow dataset per split (contexts train, validation,
     test) in the active run: source the table's URI, digest its fingerprint, the split's
     schema and row count. Informative only: a failure is a warning, not a failed run."""
-    import mlflow.data
+    from mlflow.data.pandas_dataset import from_pandas
 
     source = table_source(settings)
     digest = str(identity.get("fingerprint") or "")[:32] or None
@@ -107,7 +107,7 @@ def log_datasets(
                 # A local path reads as more than one kind of source (any is right), and
                 # the schema's integer-column hint is about model inputs, not a record.
                 warnings.simplefilter("ignore", UserWarning)
-                ds = mlflow.data.from_pandas(
+                ds = from_pandas(
                     split.frame, source=source, name=f"training-{context}", digest=digest
                 )
                 mlflow.log_input(ds, context=context)

@@ -205,6 +205,7 @@ def test_mlflow_tells_the_story(runs: Runs) -> None:
         assert ds.digest == fingerprint[:32] and "training.parquet" in ds.source
         assert f'"num_rows": {run.data.params[f"rows_{split}"]}' in ds.profile
 
+    assert run.data.tags["mlflow.source.name"] == "picme train"
     note = run.data.tags[NOTE_TAG]
     assert "| **model** |" in note and "| heuristic |" in note and "| chance |" in note
     assert "| current champion | no champion yet |" in note  # v1 was no champion
