@@ -173,3 +173,4 @@ def test_every_schedule_names_its_time_zone_and_inactive_ones_say_so() -> None:
             inactive = schedule.get("active") is False
             assert schedule["slug"].endswith("-inactive") == inactive, schedule["slug"]
             assert ("INACTIVE" in deployment["description"]) == inactive
+            assert ("schedule-inactive" in deployment.get("tags", [])) == inactive
