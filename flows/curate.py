@@ -14,9 +14,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import CURATION_KEY, load_settings, md_escape, resolve_settings, settings_payload
+from flows.common import CURATION_KEY, load_settings, resolve_settings, settings_payload
 from picme.curate.config import CurateConfig
 from picme.curate.run import CurationResult, curate
+from picme.registry.report import curation_markdown
 
 
 @task(name="curate-album")
@@ -26,17 +27,14 @@ def curate_task(settings: dict[str, Any], album: str, config: CurateConfig) -> C
 
 def _artifact(album: str, result: CurationResult) -> str:
     version = f" v{result.scorer_version}" if result.scorer_version else ""
-    lines = [
-        f"# Curation of `{md_escape(album)}`",
-        "",
-        f"- Scorer: {md_escape(result.scorer_name)}{md_escape(version)}",
-        f"- Highlights: {len(result.picks)}",
-        f"- Output: `{md_escape(str(result.out_dir))}`",
-        f"- Report: `{md_escape(str(result.html_path))}`",
-        "",
-    ]
-    lines += [f"    {md_escape(line)}" for line in result.summary().splitlines()]
-    return "\n".join(lines)
+    return curation_markdown(
+        album,
+        scorer=f"{result.scorer_name}{version}",
+        highlights=len(result.picks),
+        out_dir=str(result.out_dir),
+        sheet=str(result.html_path),
+        summary=result.summary(),
+    )
 
 
 @flow(name="curate", log_prints=True)

@@ -1,5 +1,6 @@
-"""Evaluate flow: a Markdown artifact with a trained model's test metrics, its MLflow run,
-its registered version and whether it became the champion.
+"""Evaluate flow: a Markdown artifact with a trained model against the baselines and the
+champion (the gate's intervals), its MLflow run and registered version as links to the
+MLflow UI, and whether it became the champion (picme.registry.report writes it).
 
 The metrics are computed by picme.training.run on the held-out test split and stored on the
 MLflow run; this flow reads them back from the tracking server, so it reports on any run
@@ -14,13 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
-from flows.common import (
-    EVALUATION_KEY,
-    load_settings,
-    md_escape,
-    resolve_settings,
-    settings_payload,
-)
+from flows.common import EVALUATION_KEY, load_settings, resolve_settings, settings_payload
 
 
 class Evaluation(BaseModel):
@@ -39,6 +34,7 @@ class Evaluation(BaseModel):
     champion_version: str | None = None
     metrics: dict[str, float] = {}
     params: dict[str, str] = {}
+    tags: dict[str, str] = {}  # the registered version's: the champion gate's evidence
 
 
 @task(name="read-mlflow-run")
@@ -69,38 +65,17 @@ def read_run_task(settings: dict[str, Any], run_id: str | None, version: str | N
         champion_version=None if champion is None else champion["version"],
         metrics=dict(sorted(run.data.metrics.items())),
         params=dict(sorted(run.data.params.items())),
+        tags=tags,
     )
 
 
 def evaluation_markdown(info: Evaluation) -> str:
+    """The model against the baselines, with its run and version linked to MLflow's UI."""
+    from picme.registry.report import evaluation_markdown as markdown
+
     if not info.found:
-        return (
-            "# Evaluation\n\nNo trained model yet in "
-            f"`{md_escape(info.tracking_uri)}`: run the train flow first."
-        )
-    version = info.version
-    is_champion = version is not None and version == info.champion_version
-    lines = [
-        f"# Evaluation of {md_escape(info.model_name)} v{md_escape(version)}"
-        if version
-        else "# Evaluation (unregistered run)",
-        "",
-        f"- MLflow run: `{md_escape(info.run_id)}` ({md_escape(info.run_name)}), "
-        f"experiment {md_escape(info.experiment_id)}",
-        f"- Tracking URI: `{md_escape(info.tracking_uri)}`",
-        f"- Registered version: {md_escape(version) if version else 'not registered'}",
-        f"- Champion: {'yes' if is_champion else 'no'} "
-        f"(current champion: v{md_escape(info.champion_version)})",
-    ]
-    if info.reason:
-        lines.append(f"- Registry decision: {md_escape(info.reason)}")
-    test = {k: v for k, v in info.metrics.items() if k.startswith("test")}
-    rest = {k: v for k, v in info.metrics.items() if k not in test}
-    for title, metrics in (("Test metrics", test), ("Other metrics", rest)):
-        if metrics:
-            lines += ["", f"## {title}", "", "| metric | value |", "|---|---|"]
-            lines += [f"| {md_escape(k)} | {v:.4g} |" for k, v in metrics.items()]
-    return "\n".join(lines)
+        return markdown(tracking_uri=info.tracking_uri)
+    return markdown(**info.model_dump(exclude={"found", "role"}))
 
 
 @flow(name="evaluate", log_prints=True)

@@ -21,11 +21,12 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel
 
-from flows.common import PIPELINE_KEY, md_escape, resolve_settings
+from flows.common import PIPELINE_KEY, resolve_settings
 from flows.retrain import TrainOutcome, train_if_needed
 from picme.curate.config import CurateConfig
 from picme.curate.run import CurationResult
 from picme.lake.paths import lake_paths
+from picme.registry.report import pipeline_markdown
 from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.scrape.config import ScrapeConfig
 from picme.settings import Settings
@@ -217,20 +218,25 @@ def pipeline_flow(
         curate=curated,
         where=locations(settings, None if curated is None else str(curated.out_dir)),
     )
-    publish_summary(result)
+    publish_summary(result, settings)
     logger.info("pipeline finished: %s\n%s", result.headline(), where_text(result.where))
     return result
 
 
-def publish_summary(result: PipelineResult) -> None:
+def publish_summary(result: PipelineResult, settings: Settings) -> None:
     """The pipeline's Markdown artifact: what training did and where everything is."""
-    lines = [
-        "# PicMe pipeline",
-        "",
-        f"{md_escape(result.headline())}: {md_escape(result.train.reason)}",
-        "",
-        "| what | where |",
-        "|---|---|",
-    ]
-    lines += [f"| {md_escape(k)} | `{md_escape(v)}` |" for k, v in result.where.items()]
-    create_markdown_artifact("\n".join(lines), key=PIPELINE_KEY, description="Pipeline summary")
+    trained = result.train.train
+    run = None
+    if trained is not None:
+        experiment = trained.evaluation.experiment_id if trained.evaluation else None
+        run = {"run_id": trained.run_id, "experiment_id": experiment, "version": trained.version}
+    text = pipeline_markdown(
+        result.headline(),
+        result.train.reason,
+        result.where,
+        tracking_uri=settings.tracking_uri,
+        model_name=settings.model_name,
+        run=run,
+        sheet=None if result.curate is None else str(result.curate.html_path),
+    )
+    create_markdown_artifact(text, key=PIPELINE_KEY, description="Pipeline summary")

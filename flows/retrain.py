@@ -13,8 +13,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from pydantic import BaseModel
 
-from flows.common import RETRAIN_KEY, load_settings, md_escape, resolve_settings, settings_payload
+from flows.common import RETRAIN_KEY, load_settings, resolve_settings, settings_payload
 from flows.train import TrainRun, train_and_evaluate
+from picme.registry.report import retrain_markdown
 from picme.registry.retrain import DEFAULT_MIN_GROWTH, RetrainDecision
 from picme.settings import Settings
 from picme.training.config import TrainConfig
@@ -59,14 +60,8 @@ def train_if_needed(
         decision = dataclasses.replace(
             decision, train=True, reason=f"forced (would have skipped: {decision.reason})"
         )
-    verb = "Training" if decision.train else "Training skipped"
-    shown = decision.as_dict()
     create_markdown_artifact(
-        f"# {verb}\n\n{md_escape(decision.reason)}\n\n"
-        f"- training table now: `{md_escape(shown['current'])}`\n"
-        f"- champion's table: `{md_escape(shown['champion'])}` "
-        f"(version {md_escape(decision.champion_version)})\n"
-        f"- min_growth: {min_growth:.3g}, retrain_on_change: {on_change}",
+        retrain_markdown(decision.as_dict(), min_growth=min_growth, on_change=on_change),
         key=RETRAIN_KEY,
         description="Retrain decision",
     )

@@ -85,6 +85,8 @@ class RetrainDecision:
     champion: TableState | None = None
     champion_version: str | None = None
     growth: float | None = None
+    #: ``champion``, or ``challenger`` when the last model trained stands in for one.
+    champion_role: str | None = None
 
     def summary(self) -> str:
         verb = "train" if self.train else "skip training"
@@ -98,6 +100,7 @@ class RetrainDecision:
             "current": asdict(self.current),
             "champion": asdict(self.champion) if self.champion else None,
             "champion_version": self.champion_version,
+            "champion_role": self.champion_role,
             "growth": self.growth,
         }
 
@@ -141,12 +144,13 @@ def decide_retrain(
             f"{label} has no record of the table it was trained on",
             cur,
             champion_version=version,
+            champion_role=role,
         )
 
     growth = (cur.rows - old.rows) / old.rows if old.rows > 0 else float("inf")
 
     def decision(train: bool, reason: str) -> RetrainDecision:
-        return RetrainDecision(train, reason, cur, old, version, growth)
+        return RetrainDecision(train, reason, cur, old, version, growth, role)
 
     if cur.fingerprint == old.fingerprint:
         return decision(

@@ -45,6 +45,12 @@ TAG_ACCOUNTS = "picme.accounts"
 TAG_MODEL = "picme.model"
 TAG_LOSS = "picme.loss"
 
+#: The experiment tag MLflow's UI reads to choose its view; without it the UI opens the
+#: GenAI (traces) view, where training runs do not show. The value is the UI's
+#: ``custom_model_development`` kind (server/js ``ExperimentKind``), its model-training view.
+TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+
 
 def store_missing(uri: str) -> bool:
     """True when the tracking store is a local SQLite file that does not exist yet.
@@ -140,12 +146,22 @@ def ensure_experiment(settings: Settings) -> str:
     c = client(settings)
     exp = c.get_experiment_by_name(settings.experiment)
     if exp is not None:
+        # An experiment made before the tag existed, or by another tool: set it once. A
+        # kind somebody chose on purpose is left alone.
+        if TAG_EXPERIMENT_KIND not in (exp.tags or {}):
+            c.set_experiment_tag(exp.experiment_id, TAG_EXPERIMENT_KIND, MODEL_TRAINING)
         return str(exp.experiment_id)
     location = None
     if is_embedded(settings) or settings.tracking_uri.startswith("sqlite:"):
         settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
         location = settings.artifacts_dir.resolve().as_uri()
-    return str(c.create_experiment(settings.experiment, artifact_location=location))
+    return str(
+        c.create_experiment(
+            settings.experiment,
+            artifact_location=location,
+            tags={TAG_EXPERIMENT_KIND: MODEL_TRAINING},
+        )
+    )
 
 
 def champion_version(settings: Settings) -> ModelVersion | None:

@@ -1,13 +1,18 @@
 """What a training run logs to MLflow: its parameters (every TrainConfig field, the split
-sizes, the training table's and the test split's identity), its test metrics, its plots,
-and the model as a pyfunc (``picme.models.pyfunc``: weights and preprocessing as artifacts,
-with a signature and an input example), registered as ``picme-scorer`` when asked.
+sizes, the training table's and the test split's identity), the training table as an MLflow
+dataset per split (:func:`log_datasets`), its test metrics (with ``headline/*`` copies that
+sort first), its plots, and the model as a pyfunc (``picme.models.pyfunc``: weights and
+preprocessing as artifacts, with a signature and an input example), registered as
+``picme-scorer`` when asked. :func:`logged_history` reads the per-epoch curves back, so the
+plots draw the numbers MLflow shows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import warnings
+from collections.abc import Mapping
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,6 +24,7 @@ import torch
 from mlflow.models import infer_signature
 
 from picme.dataset.fingerprint import table_fingerprint
+from picme.dataset.outputs import output_paths
 from picme.models.infer import predict_prepared
 from picme.models.pyfunc import PREPROCESSING, WEIGHTS, PicmePyfunc, input_example
 
@@ -55,6 +61,97 @@ def config_fields(cfg: TrainConfig) -> dict[str, Any]:
     return asdict(cfg)
 
 
+#: Split name in picme, and the context MLflow's runs table shows for its dataset.
+CONTEXTS = {"train": "train", "val": "validation", "test": "test"}
+
+
+def split_sizes(splits: Mapping[str, Any]) -> dict[str, str]:
+    """rows, same-account pairs and accounts of each split (objects with ``frame`` and
+    ``pairs``), as run params."""
+    out = {}
+    for name in CONTEXTS:
+        split = splits.get(name)
+        if split is None:
+            continue
+        frame = split.frame
+        out[f"rows_{name}"] = str(len(frame))
+        out[f"pairs_{name}"] = str(len(split.pairs[0]))
+        accounts = frame["owner_username"].nunique() if "owner_username" in frame else 0
+        out[f"accounts_{name}"] = str(int(accounts))
+    return out
+
+
+def table_source(settings: Settings) -> str:
+    """Where the training table is, as a URI (the dataset's source)."""
+    path = output_paths(settings)["training"]
+    text = str(path)
+    return text if "://" in text else Path(text).resolve().as_uri()
+
+
+def log_datasets(
+    settings: Settings, splits: Mapping[str, Any], identity: Mapping[str, Any]
+) -> None:
+    """The training table as one MLflow dataset per split (contexts train, validation,
+    test) in the active run: source the table's URI, digest its fingerprint, the split's
+    schema and row count. Informative only: a failure is a warning, not a failed run."""
+    from mlflow.data.pandas_dataset import from_pandas
+
+    source = table_source(settings)
+    digest = str(identity.get("fingerprint") or "")[:32] or None
+    for name, context in CONTEXTS.items():
+        split = splits.get(name)
+        if split is None or len(split.frame) == 0:
+            continue
+        try:
+            with warnings.catch_warnings():
+                # A local path reads as more than one kind of source (any is right), and
+                # the schema's integer-column hint is about model inputs, not a record.
+                warnings.simplefilter("ignore", UserWarning)
+                ds = from_pandas(
+                    split.frame, source=source, name=f"training-{context}", digest=digest
+                )
+                mlflow.log_input(ds, context=context)
+        except Exception as exc:  # the dataset is a record, training need not stop for it
+            log.warning("dataset %s not logged (%s)", context, exc)
+
+
+def headline_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    """Copies of the numbers that matter under ``headline/``, which sorts before ``test/``,
+    ``train/`` and ``val/`` in MLflow's runs table."""
+    out = {}
+    acc = metrics.get("test/pairwise_acc")
+    if acc is not None:
+        out["headline/pairwise_acc"] = float(acc)
+        base = metrics.get("test/heuristic/pairwise_acc")
+        if base is not None:
+            out["headline/gain_over_heuristic"] = float(acc) - float(base)
+    for key in ("ndcg_at_5", "roc_auc"):
+        if f"test/{key}" in metrics:
+            out[f"headline/{key}"] = float(metrics[f"test/{key}"])
+    return {k: v for k, v in out.items() if np.isfinite(v)}
+
+
+#: The per-epoch curves Lightning logs (at the epoch's last global step) and plots draw.
+CURVES = ("train/loss", "val/loss", "val/pairwise_acc")
+
+
+def logged_history(settings: Settings, run_id: str) -> list[dict[str, float]]:
+    """One row per epoch of the curves as MLflow holds them, ``epoch`` counted from 1:
+    Lightning logs each value at a global step beside an ``epoch`` metric, which maps the
+    step back to its epoch."""
+    from picme.registry.tracking import client
+
+    c = client(settings)
+    epoch_of = {m.step: int(m.value) + 1 for m in c.get_metric_history(run_id, "epoch")}
+    rows: dict[int, dict[str, float]] = {}
+    for key in CURVES:
+        for m in c.get_metric_history(run_id, key):
+            epoch = epoch_of.get(m.step)
+            if epoch is not None:
+                rows.setdefault(epoch, {"epoch": float(epoch)})[key] = float(m.value)
+    return [rows[e] for e in sorted(rows)]
+
+
 def run_params(
     cfg: TrainConfig, trained: Trained, identity: dict[str, Any], split_fp: str
 ) -> dict[str, str]:
@@ -62,11 +159,7 @@ def run_params(
     params: dict[str, Any] = config_fields(cfg)
     params.update(
         {
-            "rows_train": len(dm.splits["train"].frame),
-            "rows_val": len(dm.splits["val"].frame),
-            "rows_test": len(dm.splits["test"].frame),
-            "pairs_train": len(dm.splits["train"].pairs[0]),
-            "pairs_test": len(dm.splits["test"].pairs[0]),
+            **split_sizes(dm.splits),
             "rows_dropped_undecodable": len(dm.dropped),
             "table_rows": identity.get("rows"),
             "table_accounts": identity.get("accounts"),
@@ -159,6 +252,8 @@ def log_run(
     with mlflow.start_run(run_id=run_id):
         mlflow.log_params(params)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.log_metrics(headline_metrics(metrics))
+        log_datasets(settings, trained.dm.splits, {"fingerprint": params.get("table_fingerprint")})
         for f in plots:
             mlflow.log_artifact(str(f), artifact_path="plots")
         registered, _uri = log_model(trained, settings, workdir, register)

@@ -1,5 +1,10 @@
 """Evaluation plots saved as PNG (matplotlib's Agg backend: no display needed), and
-``write_plots``: the figures logged with each run, saliency overlays included."""
+``write_plots``: the figures logged with each run, saliency overlays included.
+
+The learning curves are drawn from the per-epoch values MLflow holds for the run
+(:func:`picme.training.mlflow_log.logged_history`), epochs counted from 1. A plot that cannot
+say anything (calibration and confusion on a test split whose labels are all of one class)
+is left out, and ``not_drawn.txt`` beside the plots says why."""
 
 from __future__ import annotations
 
@@ -41,10 +46,15 @@ def _save(fig: object, path: Path) -> Path:
     return path
 
 
+NOT_DRAWN = "not_drawn.txt"
+
+
 def learning_curves(history: Sequence[Mapping[str, float]], path: Path) -> Path:
+    """train/loss, val/loss and val/pairwise_acc per epoch (``epoch`` of each row, else its
+    position counted from 1)."""
     plt = _plt()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    epochs = [h.get("epoch", i) for i, h in enumerate(history)]
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
     for key, ax in (("train/loss", ax1), ("val/loss", ax1), ("val/pairwise_acc", ax2)):
         ys = [h.get(key, np.nan) for h in history]
         if np.isfinite(np.asarray(ys, float)).any():
@@ -52,9 +62,12 @@ def learning_curves(history: Sequence[Mapping[str, float]], path: Path) -> Path:
     ax1.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax2.set(xlabel="epoch", ylabel="accuracy", title="Within-account pairwise accuracy (val)")
     ax2.axhline(0.5, color="grey", ls="--", lw=1, label="chance")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax1, ax2):
         ax.legend(loc="best", fontsize=8)
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return _save(fig, path)
 
 
@@ -101,7 +114,8 @@ def score_distributions(scores: np.ndarray, labels: np.ndarray, path: Path) -> P
         if part.size:
             ax.hist(part, bins=20, alpha=0.55, label=f"{name} (n={part.size})")
     ax.set(xlabel="score", ylabel="posts", title="Score distributions (test)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 
@@ -132,21 +146,56 @@ def image_grid(
     return _save(fig, path)
 
 
+def label_plots(scores: np.ndarray, labels: np.ndarray, rate: float, out: Path) -> list[Path]:
+    """Calibration, confusion matrix and score distributions of the test split; when its
+    labels are not of both classes the first two are left out and ``not_drawn.txt`` says
+    so (a calibration curve of one class, a confusion matrix with an empty row, say
+    nothing)."""
+    s, y = np.asarray(scores, float), np.asarray(labels, float)
+    classes = np.unique(y[np.isfinite(y) & np.isfinite(s)]) if s.size else np.zeros(0)
+    files = []
+    if len(classes) == 2:  # noqa: PLR2004
+        files += [
+            calibration(s, y, out / "calibration.png"),
+            confusion(confusion_matrix(s, y, rate), out / "confusion_matrix.png"),
+        ]
+    else:
+        what = "no labelled rows" if not len(classes) else f"only label {classes[0]:.0f}"
+        note = out / NOT_DRAWN
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(note) as tmp:
+            tmp.write_text(
+                f"calibration.png and confusion_matrix.png are not drawn: the test split has "
+                f"{what} ({int(np.isfinite(y).sum())} labelled of {len(y)} rows), so neither "
+                "can show how the score separates the two classes.\n"
+            )
+        files.append(note)
+    if s.size:
+        files.append(score_distributions(s, y, out / "score_distributions.png"))
+    return files
+
+
 def write_plots(
-    trained: Trained, test_scores: np.ndarray, rate: float, out: Path, k: int = 3
+    trained: Trained,
+    test_scores: np.ndarray,
+    rate: float,
+    out: Path,
+    k: int = 3,
+    *,
+    history: Sequence[Mapping[str, float]] | None = None,
 ) -> list[Path]:
-    """Learning curves, calibration, confusion matrix, score distributions, and saliency
-    maps of the best and worst scored test images."""
+    """Learning curves (of ``history``: the run's logged curves; else the fit's own),
+    calibration, confusion matrix, score distributions, and saliency maps of the best and
+    worst scored test images."""
     test = trained.dm.splits["test"].frame
     labels = (
-        test["label"].astype(float).to_numpy() if "label" in test.columns else np.zeros(len(test))
+        test["label"].astype(float).to_numpy()
+        if "label" in test.columns
+        else np.full(len(test), np.nan)
     )
-    files = [
-        learning_curves(trained.history, out / "learning_curves.png"),
-        calibration(test_scores, labels, out / "calibration.png"),
-        confusion(confusion_matrix(test_scores, labels, rate), out / "confusion_matrix.png"),
-        score_distributions(test_scores, labels, out / "score_distributions.png"),
-    ]
+    curves = trained.history if history is None else history
+    files = [learning_curves(curves, out / "learning_curves.png")]
+    files += label_plots(test_scores, labels, rate, out)
     files += write_saliency(trained, test, test_scores, out, k)
     return files
 

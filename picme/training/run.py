@@ -31,9 +31,11 @@ from picme.models.ranker import RANKERS, available_rankers
 from picme.models.table import load_training_set
 from picme.registry import tracking as registry
 from picme.registry.champion import mark_incomplete
+from picme.registry.describe import describe
 from picme.registry.gate import GateDecision
 from picme.registry.recovery import TAG_HOST, TAG_PID, recover
 from picme.settings import get_settings
+from picme.training import mlflow_log as ml
 from picme.training import tabular
 from picme.training.candidates import AUTO, select_model
 from picme.training.config import TrainConfig
@@ -46,7 +48,6 @@ from picme.training.evaluate import (
     split_fingerprint,
 )
 from picme.training.fit import Trained, fit, resolve, run_seed
-from picme.training.mlflow_log import config_fields, log_run, run_params, table_identity
 from picme.training.plots import write_plots
 from picme.training.promote import gate
 from picme.training.select import Selection
@@ -177,6 +178,8 @@ def train_and_register(cfg: TrainConfig, settings: Settings | None = None) -> Tr
             registry.TAG_LOSS: loss,
             TAG_PID: str(os.getpid()),
             TAG_HOST: socket.gethostname(),
+            "mlflow.source.name": "picme train",  # the runs table's Source column
+            "mlflow.source.type": "LOCAL",
         },
     )
     run_id = run.info.run_id
@@ -286,16 +289,18 @@ def _train_tabular(
     metrics = evaluation.metrics
     metrics["test/positive_rate"] = rate
     _test_size(metrics, test)
-    identity = table_identity(settings, frame)
+    identity = ml.table_identity(settings, frame)
     split_fp = split_fingerprint(test.frame, test.pairs)
-    params = {k: str(v)[:5000] for k, v in config_fields(cfg).items()}
-    params.update(tabular.params(fitted))
+    params = {k: str(v)[:5000] for k, v in ml.config_fields(cfg).items()}
+    params.update(tabular.params(fitted) | ml.split_sizes(fitted.splits))
     params.update(table_rows=str(identity.get("rows")), split_fingerprint=split_fp)
     params["table_fingerprint"] = str(identity.get("fingerprint"))
     with tempfile.TemporaryDirectory(prefix="picme-train-") as tmp, mlflow.start_run(run_id=run_id):
         work = Path(tmp)
         mlflow.log_params(params)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.log_metrics(ml.headline_metrics(metrics))
+        ml.log_datasets(settings, fitted.splits, identity)
         if cfg.plots:
             for f in tabular.write_plots(fitted, rate, work / "plots"):
                 mlflow.log_artifact(str(f), artifact_path="plots")
@@ -305,6 +310,8 @@ def _train_tabular(
     scores = fitted.scores.get("test", np.zeros(0))
     promoted, reason, decision = _register(cfg, settings, version, test, scores, tags)
     registry.client(settings).set_tag(run_id, registry.TAG_REASON, reason)
+    describe(settings, run_id, version, metrics=metrics, params=params, model=cfg.model,
+             decision=decision, reason=reason)  # fmt: skip
     return TrainResult(
         run_id, version, promoted, reason, metrics, cfg.model, fitted.loss,
         net=fitted.ranker, prep=embedder, gate=decision,
@@ -341,26 +348,30 @@ def _finish_network(
     cfg: TrainConfig, settings: Settings, frame: pd.DataFrame, trained: Trained, run_id: str
 ) -> TrainResult:
     metrics, test_scores = evaluate_trained(trained, seed=run_seed(cfg, settings))
-    identity = table_identity(settings, frame)
+    identity = ml.table_identity(settings, frame)
     d = trained.dm.splits["test"]
     test = EvalSplit(d.frame, d.pairs)
     _test_size(metrics, test)
     split_fp = split_fingerprint(test.frame, test.pairs)
+    params = ml.run_params(cfg, trained, identity, split_fp)
     with tempfile.TemporaryDirectory(prefix="picme-train-") as tmp:
         work = Path(tmp)
+        # The curves as MLflow holds them (Lightning logged them during fit), so the plot
+        # and MLflow's charts show the same numbers.
+        history = ml.logged_history(settings, run_id) or trained.history
         files = (
             write_plots(
                 trained, test_scores, metrics["test/positive_rate"], work / "plots",
-                cfg.saliency_examples,
+                cfg.saliency_examples, history=history,
             )
             if cfg.plots
             else []
         )  # fmt: skip
-        version = log_run(
+        version = ml.log_run(
             run_id,
             trained,
             settings,
-            params=run_params(cfg, trained, identity, split_fp),
+            params=params,
             metrics=metrics,
             plots=files,
             workdir=work,
@@ -371,6 +382,8 @@ def _finish_network(
     promoted, reason, decision = _register(cfg, settings, version, test, test_scores, tags)
     registry.client(settings).set_tag(run_id, registry.TAG_REASON, reason)
     notes = [] if len(trained.dm.splits["val"].frame) else [NO_VAL_NOTE]
+    describe(settings, run_id, version, metrics=metrics, params=params, model=cfg.model,
+             decision=decision, reason=reason, notes=notes)  # fmt: skip
     return TrainResult(
         run_id, version, promoted, reason, metrics, cfg.model, cfg.loss,
         trained.epochs_run, 0.0, trained.net, trained.prep, gate=decision, notes=notes,

@@ -33,7 +33,7 @@ from picme.models.ranker_pyfunc import (
 )
 from picme.models.table import SPLITS, split_pairs
 from picme.training import plots
-from picme.training.evaluate import EvalSplit, confusion_matrix
+from picme.training.evaluate import EvalSplit
 from picme.training.mlflow_log import log_pyfunc, requirements
 
 if TYPE_CHECKING:
@@ -99,17 +99,7 @@ def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
     scores = fitted.scores.get("test", np.zeros(0))
     labels = test.column("label")
     files = [plots.feature_importances(fitted.ranker.importances(), out / "importances.png")]
-    if (
-        len(scores)
-        and np.isfinite(labels).any()
-        and len(np.unique(labels[np.isfinite(labels)])) == 2
-    ):
-        files += [
-            plots.calibration(scores, labels, out / "calibration.png"),
-            plots.confusion(confusion_matrix(scores, labels, rate), out / "confusion_matrix.png"),
-            plots.score_distributions(scores, labels, out / "score_distributions.png"),
-        ]
-    return files
+    return files + plots.label_plots(scores, labels, rate, out)
 
 
 RANKER_PACKAGES = ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme")

@@ -42,10 +42,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     data = make_training_data(home, n_accounts=8, posts=30, image_size=64, seed=3)
     settings = get_settings(home=home, workers=1)
     seed_tracking_store(home)
-    weak = train_and_register(WEAK, settings)
-    strong = train_and_register(STRONG, settings)
-    refused = train_and_register(WEAK, settings)
+    from picme.training import plots
+
+    drawn = plots.learning_curves
+
+    def spy(history, path):  # type: ignore[no-untyped-def]
+        PLOTTED.append([dict(h) for h in history])
+        return drawn(history, path)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plots, "learning_curves", spy)
+        weak = train_and_register(WEAK, settings)
+        strong = train_and_register(STRONG, settings)
+        refused = train_and_register(WEAK, settings)
     return Runs(settings, weak, strong, refused, data.frame[data.frame["split"] == "test"])
+
+
+PLOTTED: list[list[dict[str, float]]] = []  # the histories learning_curves.png was drawn from
 
 
 def test_fusion_learns_the_planted_relation(runs: Runs) -> None:
@@ -167,3 +180,46 @@ def test_train_command_without_table_is_one_line(tmp_path: Path, monkeypatch) ->
     res = CliRunner().invoke(app, ["train", "--epochs", "1"])
     assert res.exit_code == 2
     assert "no training table yet" in res.output and "Traceback" not in res.output
+
+
+def test_mlflow_tells_the_story(runs: Runs) -> None:
+    """Model-training view, the dataset per split, descriptions with the evaluation table,
+    headline metrics, and learning curves drawn from the numbers MLflow holds."""
+    from picme.registry import tracking as registry
+    from picme.registry.report import NOTE_TAG
+
+    c = registry.client(runs.settings)
+    exp = c.get_experiment_by_name(runs.settings.experiment)
+    assert exp.tags[registry.TAG_EXPERIMENT_KIND] == "custom_model_development"
+    c.delete_experiment_tag(exp.experiment_id, registry.TAG_EXPERIMENT_KIND)
+    registry.ensure_experiment(runs.settings)  # an older experiment gets the tag too
+    again = c.get_experiment(exp.experiment_id).tags
+    assert again[registry.TAG_EXPERIMENT_KIND] == "custom_model_development"
+
+    run = c.get_run(runs.strong.run_id)
+    inputs = {d.tags[0].value: d.dataset for d in run.inputs.dataset_inputs if d.tags}
+    assert set(inputs) == {"train", "validation", "test"}
+    fingerprint = run.data.params["table_fingerprint"]
+    for context, split in (("train", "train"), ("validation", "val"), ("test", "test")):
+        ds = inputs[context]
+        assert ds.digest == fingerprint[:32] and "training.parquet" in ds.source
+        assert f'"num_rows": {run.data.params[f"rows_{split}"]}' in ds.profile
+
+    assert run.data.tags["mlflow.source.name"] == "picme train"
+    note = run.data.tags[NOTE_TAG]
+    assert "| **model** |" in note and "| heuristic |" in note and "| chance |" in note
+    assert "| current champion | no champion yet |" in note  # v1 was no champion
+    assert "| test | 60 |" in note
+    name = runs.settings.model_name
+    assert c.get_model_version(name, runs.strong.version).description == note
+    refused = c.get_model_version(name, runs.refused.version).description
+    assert f"| champion v{runs.strong.version} |" in refused and "not beaten" in refused
+    model = c.get_registered_model(name).description
+    assert f"Champion: v{runs.strong.version}" in model and note in model
+    assert run.data.metrics["headline/pairwise_acc"] == run.data.metrics["test/pairwise_acc"]
+
+    # learning_curves.png of the strong run (the weak runs draw no plots): MLflow's values.
+    (plotted,) = PLOTTED
+    logged = c.get_metric_history(runs.strong.run_id, "train/loss")
+    assert [h["train/loss"] for h in plotted] == [m.value for m in logged]
+    assert [h["epoch"] for h in plotted] == list(range(1, len(logged) + 1))

@@ -160,3 +160,17 @@ def test_train_parameters_are_the_cli_options() -> None:
     assert {name: fields[name]["description"] for name in options} == {
         name: info.description for name, info in options.items()
     }
+
+
+def test_every_schedule_names_its_time_zone_and_inactive_ones_say_so() -> None:
+    """The UI lists a schedule by its cron text: the zone is explicit, and an inactive
+    schedule says so in its slug and in its deployment's description."""
+    for deployment in _deployments():
+        assert deployment.get("description"), deployment["name"]
+        for schedule in deployment.get("schedules") or []:
+            assert schedule.get("timezone"), deployment["name"]
+            assert schedule["timezone"].lower() in schedule["slug"]
+            inactive = schedule.get("active") is False
+            assert schedule["slug"].endswith("-inactive") == inactive, schedule["slug"]
+            assert ("INACTIVE" in deployment["description"]) == inactive
+            assert ("schedule-inactive" in deployment.get("tags", [])) == inactive
