@@ -38,6 +38,9 @@ def test_served_champion_scores_photos_from_their_bytes(
         records = invoke(
             url, {"dataframe_records": [{"image": b64(jpeg), **meta}, {"image": b64(jpeg)}]}
         )["predictions"]
+        # What MLflow cannot cast to the signature fails the request, with a 400 saying why.
+        with pytest.raises(RuntimeError, match="HTTP 400.*image"):
+            invoke(url, {"dataframe_records": [{"image": b64(jpeg)}, {"caption": "no photo"}]})
 
     assert [r["status"] for r in split[:2]] == ["ok", "ok"] and split[3]["status"] == "ok"
     assert split[2]["status"].startswith("cannot decode the image: file is truncated")
