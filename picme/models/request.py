@@ -143,7 +143,8 @@ def derive_metadata(row: Mapping[str, Any]) -> dict[str, float]:
     if _given(row.get("is_sponsored")):
         out["is_sponsored"] = float(bool(_number("is_sponsored", row["is_sponsored"])))
     for column in METADATA_COLUMNS:
-        if _given(row.get(column)):
+        # n_images and is_sponsored are raw fields too, read above with the SQL's rules.
+        if column not in RAW_FIELDS and _given(row.get(column)):
             out[column] = _number(column, row[column])
     return out
 

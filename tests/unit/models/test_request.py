@@ -36,6 +36,7 @@ def test_raw_fields_become_the_training_columns_as_the_sql_computes_them() -> No
     md = derive_metadata({"taken_at": "2024-05-04 09:00", "caption": "x #a", "hashtags": "#a #b"})
     assert (md["hour"], md["weekday"], md["n_hashtags"]) == (9.0, 5.0, 2.0)
     assert derive_metadata({"followers": 500.0, "log_followers": 2.5})["log_followers"] == 2.5
+    assert derive_metadata({"n_images": 0})["n_images"] == 1.0  # as sql/metadata.sql
     # What is not given stays unknown (neutral), including NaN and None.
     assert derive_metadata({"caption": None, "followers": float("nan"), "image": b"x"}) == {}
 
