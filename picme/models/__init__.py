@@ -15,7 +15,10 @@ frozen backbone whose projected features they can read as extra columns.
 Also here: the LightningModule (``module``) apart from the networks (``nets``,
 ``backbones``), the DataModule and decoded-image cache (``data``), losses by name
 (``losses``), ranking metrics (``metrics``), preprocessing and the MLflow pyfunc class
-(``pyfunc``, pickled by this import path: it must not move).
+(``pyfunc``, pickled by this import path: it must not move), and the photo request every
+logged model takes (``request``: a table of encoded photos and metadata by name to model
+inputs; ``serving``: its signature and input example; ``percentiles``: where a score stands
+among the training photos).
 
 This package's ``__init__`` imports no torch, so ``picme.models.preprocess`` stays light for
 the scorer; the networks live in ``picme.models.nets``.

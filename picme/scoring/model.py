@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from picme.errors import InputError
-from picme.features.extractors import features_from_array
-from picme.models.preprocess import Preprocessing, square_resize
+from picme.models.percentiles import PercentileTable
+from picme.models.preprocess import Preprocessing
+from picme.models.request import decode_side, network_inputs
 from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
 from picme.scoring.ranker import RankerScorer
@@ -27,24 +28,34 @@ if TYPE_CHECKING:
     from picme.settings import Settings
 
 
+#: The request format of a model logged with the photo request (picme.models.serving);
+#: repeated here so that importing this module does not import mlflow.
+PHOTO = "photo"
+
+
 class ModelScorer:
     """Scores images with a trained network; metadata is used when the caller gives it,
-    otherwise each metadata column is neutral (its training mean)."""
+    otherwise each metadata column is neutral (its training mean). ``request_format`` says
+    what the logged model takes (``photo``, or ``tensors`` for a version logged before);
+    ``percentiles`` is its training photos' table (None for a version logged before)."""
 
     def __init__(
-        self, net: PicmeNet, prep: Preprocessing, *, name: str, version: str | None = None
+        self,
+        net: PicmeNet,
+        prep: Preprocessing,
+        *,
+        name: str,
+        version: str | None = None,
+        percentiles: PercentileTable | None = None,
+        request_format: str = PHOTO,
     ) -> None:
         self.net = net
         self.prep = prep
         self.name = name
         self.version = version
-        # Image features in the training table were computed at 512 px (imagefeat's default);
-        # decoding at least that large keeps them comparable at scoring time.
-        self.max_side = max(512, prep.image_size)
-
-    @property
-    def needs_features(self) -> bool:
-        return bool(set(self.prep.feature_columns) & set(self.prep.meta_columns))
+        self.max_side = decode_side(prep.image_size)
+        self.percentiles = percentiles
+        self.request_format = request_format
 
     def prepare(
         self,
@@ -55,14 +66,14 @@ class ModelScorer:
         n = len(images)
         md = aligned(metadata, n, "metadata")
         ft = aligned(features, n, "features")
-        s = self.prep.image_size
-        batch = np.empty((n, s, s, 3), np.uint8)
         for i, image in enumerate(images):
             check_image(image, i)
-            batch[i] = square_resize(image, s)
-            if ft[i] is None and self.needs_features:
-                ft[i] = features_from_array(image)
-        return batch, self.prep.raw_meta(n, md, ft)
+        return network_inputs(self.prep, images, md, ft)
+
+    def percentile(self, scores: np.ndarray) -> np.ndarray | None:
+        """Each score's percentile among the training photos; None for a model logged
+        before models carried their training photos' scores."""
+        return None if self.percentiles is None else self.percentiles.percentile(scores)
 
     def score_prepared(self, images: np.ndarray, meta_raw: np.ndarray) -> np.ndarray:
         from picme.models.infer import predict_prepared
@@ -103,22 +114,32 @@ def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
 
 
 def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScorer:
-    """The scorer of a model logged by ``picme train``: a network or a tabular ranker."""
+    """The scorer of a model logged by ``picme train``: a network or a tabular ranker, in
+    the photo-request form or logged before it (told apart by the signature's inputs)."""
     import mlflow.pyfunc
 
     from picme.models.ranker_pyfunc import PicmeRankerPyfunc
+    from picme.models.serving import request_format
 
     use_tracking(settings)
     loaded = mlflow.pyfunc.load_model(uri)
     inner = loaded.unwrap_python_model()
     reg_name, version = _version_of(uri, settings)
+    fmt = request_format(loaded.metadata.get_input_schema())
+    # Only a photo-request model's table belongs to its own scores.
+    table = getattr(inner, "percentiles", None) if fmt == PHOTO else None
     if isinstance(inner, PicmeRankerPyfunc):
         label = f"{reg_name or 'model'}:{inner.ranker.kind}"
-        return RankerScorer(inner.ranker, name=label, version=version, embedder=inner.embedder)
+        return RankerScorer(
+            inner.ranker, name=label, version=version, embedder=inner.embedder,
+            percentiles=table, request_format=fmt,
+        )  # fmt: skip
     # Only here: it imports torch, which a ranker without embeddings never needs.
     from picme.models.pyfunc import PicmePyfunc
 
     if not isinstance(inner, PicmePyfunc):
         raise InputError(f"model {uri!r} is not a PicMe scorer (logged by `picme train`)")
     label = f"{reg_name or 'model'}:{inner.prep.model}/{inner.prep.loss}"
-    return ModelScorer(inner.net, inner.prep, name=label, version=version)
+    return ModelScorer(
+        inner.net, inner.prep, name=label, version=version, percentiles=table, request_format=fmt
+    )

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from picme.features.extractors import features_from_array
-from picme.models.preprocess import square_resize
+from picme.models.percentiles import PercentileTable
 from picme.models.ranker import TabularRanker
+from picme.models.request import decode_side, ranker_frame
 from picme.scoring.base import aligned, check_image
 from picme.scoring.heuristic import sharpness_map
 
@@ -32,14 +32,17 @@ class RankerScorer:
         name: str,
         version: str | None = None,
         embedder: Embedder | None = None,
+        percentiles: PercentileTable | None = None,
+        request_format: str = "photo",
     ) -> None:
         self.ranker = ranker
         self.name = name
         self.version = version
         self.embedder = embedder
-        # Image features in the training table are computed at 512 px (the features stage's
-        # default): decoding album photos at that size keeps them comparable.
-        self.max_side = max(512, embedder.image_size if embedder is not None else 0)
+        self.max_side = decode_side(embedder.image_size if embedder is not None else 0)
+        self.percentiles = percentiles
+        # "photo" (the photo request of picme.models.serving) or "columns" (logged before).
+        self.request_format = request_format
 
     def frame(
         self,
@@ -49,33 +52,15 @@ class RankerScorer:
     ) -> pd.DataFrame:
         n = len(images)
         md, ft = aligned(metadata, n, "metadata"), aligned(features, n, "features")
-        rows = []
         for i, image in enumerate(images):
-            f = ft[i]
-            if f is None:
+            if ft[i] is None or self.embedder is not None:
                 check_image(image, i)
-                f = features_from_array(image)
-            row = {c: f[c] for c in self.ranker.columns if c in f}
-            row.update({c: v for c, v in (md[i] or {}).items() if c in self.ranker.columns})
-            rows.append(row)
-        frame = pd.DataFrame(rows, columns=self.ranker.columns)
-        if self.embedder is not None:
-            self._embed_missing(frame, images)
-        return frame
+        return ranker_frame(self.ranker, self.embedder, images, md, ft)
 
-    def _embed_missing(self, frame: pd.DataFrame, images: Sequence[np.ndarray]) -> None:
-        """Fill the embedding columns the caller did not give, from the photos."""
-        assert self.embedder is not None
-        cols = self.embedder.columns
-        numeric = frame[cols].apply(pd.to_numeric, errors="coerce").astype(np.float64)
-        todo = [int(i) for i in np.flatnonzero(numeric.isna().any(axis=1).to_numpy())]
-        if todo:
-            for i in todo:
-                check_image(images[i], i)
-            s = self.embedder.image_size
-            batch = np.stack([square_resize(images[i], s) for i in todo])
-            numeric.iloc[todo] = self.embedder.transform(batch)
-        frame[cols] = numeric
+    def percentile(self, scores: np.ndarray) -> np.ndarray | None:
+        """Each score's percentile among the training photos; None for a model logged
+        before models carried their training photos' scores."""
+        return None if self.percentiles is None else self.percentiles.percentile(scores)
 
     def score_images(
         self,

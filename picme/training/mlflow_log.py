@@ -1,10 +1,10 @@
 """What a training run logs to MLflow: its parameters (every TrainConfig field, the split
 sizes, the training table's and the test split's identity), the training table as an MLflow
 dataset per split (:func:`log_datasets`), its test metrics (with ``headline/*`` copies that
-sort first), its plots, and the model as a pyfunc (``picme.models.pyfunc``: weights and
-preprocessing as artifacts, with a signature and an input example), registered as
-``picme-scorer`` when asked. :func:`logged_history` reads the per-epoch curves back, so the
-plots draw the numbers MLflow shows.
+sort first), its plots, and the model as a pyfunc (``picme.models.pyfunc``: weights,
+preprocessing and percentile table as artifacts, with the photo request's signature and
+input example), registered as ``picme-scorer`` when asked. :func:`logged_history` reads the
+per-epoch curves back, so the plots draw the numbers MLflow shows.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 import numpy as np
 import torch
-from mlflow.models import infer_signature
 
 from picme.dataset.fingerprint import table_fingerprint
 from picme.dataset.outputs import output_paths
-from picme.models.infer import predict_prepared
-from picme.models.pyfunc import PREPROCESSING, WEIGHTS, PicmePyfunc, input_example
+from picme.models.pyfunc import PREPROCESSING, WEIGHTS, PicmePyfunc
+from picme.models.serving import REFERENCE_SCORES, request_spec
+from picme.training.evaluate import split_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,21 +191,21 @@ def requirements(packages: tuple[str, ...] = NETWORK_PACKAGES) -> list[str]:
     return reqs
 
 
-def pyfunc_model(net: PicmeNet, prep: Preprocessing, workdir: Path) -> dict[str, Any]:
-    """The keyword arguments of ``mlflow.pyfunc.log_model``/``save_model`` for this network:
-    its weights and preprocessing written under ``workdir``, a signature, an input example."""
+def pyfunc_model(
+    net: PicmeNet, prep: Preprocessing, workdir: Path, reference_scores: np.ndarray
+) -> dict[str, Any]:
+    """The spec of this network for :func:`log_pyfunc` (or, through
+    ``picme.models.serving.request_spec``, ``mlflow.pyfunc.save_model``): its weights and
+    preprocessing written under ``workdir``, and its training photos' scores."""
     weights = workdir / "weights.pt"
     net.cpu()
     torch.save(net.state_dict(), weights)
     prep_path = prep.save(workdir / "preprocessing.json")
-    example = input_example(prep, n=2)
-    out = predict_prepared(net, prep, example["images"], example["meta"])
     return {
         "python_model": PicmePyfunc(),
         "artifacts": {WEIGHTS: str(weights), PREPROCESSING: str(prep_path)},
-        "signature": infer_signature(example, out),
-        "input_example": example,
         "pip_requirements": requirements(),
+        REFERENCE_SCORES: reference_scores,
     }
 
 
@@ -213,12 +213,16 @@ def log_model(
     trained: Trained, settings: Settings, workdir: Path, register: bool
 ) -> tuple[str | None, str]:
     """Log the pyfunc in the active run; returns (registered version or None, model URI)."""
-    return log_pyfunc(settings, register, pyfunc_model(trained.net, trained.prep, workdir))
+    train_scores = split_scores(trained, "train")
+    spec = pyfunc_model(trained.net, trained.prep, workdir, train_scores)
+    return log_pyfunc(settings, register, spec)
 
 
 def log_pyfunc(settings: Settings, register: bool, spec: dict[str, Any]) -> tuple[str | None, str]:
-    """``mlflow.pyfunc.log_model(**spec)`` as ``model`` in the active run, registered as
-    the project's model when asked; returns (registered version or None, model URI)."""
+    """``mlflow.pyfunc.log_model`` as ``model`` in the active run, registered as the project's
+    model when asked; returns (registered version or None, model URI). Every PicMe model is
+    logged with the photo request (``picme.models.serving.request_spec``: signature, input
+    example, percentile table from ``spec["reference_scores"]``, the training photos' scores)."""
     # mlflow warns that a python_model object is pickled; ours pickle by reference to the
     # installed picme package and hold no state (what they need is in their artifacts).
     pyfunc_log = logging.getLogger("mlflow.pyfunc")
@@ -228,7 +232,7 @@ def log_pyfunc(settings: Settings, register: bool, spec: dict[str, Any]) -> tupl
         info = mlflow.pyfunc.log_model(
             name="model",
             registered_model_name=settings.model_name if register else None,
-            **spec,
+            **request_spec(spec),
         )
     finally:
         pyfunc_log.setLevel(level)

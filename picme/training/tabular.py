@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
 
 from picme.dataset.contract import METADATA_COLUMNS
 from picme.features.extractors import FEATURE_COLUMNS
@@ -29,8 +28,8 @@ from picme.models.ranker_pyfunc import (
     EMBED_WEIGHTS,
     RANKER,
     PicmeRankerPyfunc,
-    input_example,
 )
+from picme.models.serving import REFERENCE_SCORES
 from picme.models.table import SPLITS, split_pairs
 from picme.training import plots
 from picme.training.evaluate import EvalSplit
@@ -102,7 +101,10 @@ def write_plots(fitted: TabularFit, rate: float, out: Path) -> list[Path]:
     return files + plots.label_plots(scores, labels, rate, out)
 
 
-RANKER_PACKAGES = ("lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "picme")
+RANKER_PACKAGES = (
+    "lightgbm", "scikit-learn", "mlflow", "numpy", "pandas", "opencv-python-headless", "pillow",
+    "picme",
+)  # fmt: skip
 
 
 def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: bool) -> str | None:
@@ -117,7 +119,6 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
     imp_path = workdir / "feature_importances.csv"
     imp.to_csv(imp_path, index=False)
     mlflow.log_artifact(str(imp_path))
-    example = input_example(fitted.ranker)
     packages = RANKER_PACKAGES + (("torch",) if fitted.embedder is not None else ())
     registered, _uri = log_pyfunc(
         settings,
@@ -125,9 +126,8 @@ def log_model(fitted: TabularFit, settings: Settings, workdir: Path, register: b
         {
             "python_model": PicmeRankerPyfunc(),
             "artifacts": artifacts,
-            "signature": infer_signature(example, fitted.ranker.predict(example)),
-            "input_example": example,
             "pip_requirements": requirements(packages),
+            REFERENCE_SCORES: fitted.ranker.predict(fitted.splits["train"].frame),
         },
     )
     return registered

@@ -139,7 +139,9 @@ def test_run_is_fully_tracked(runs: Runs) -> None:
     info = mlflow.models.get_model_info(f"models:/picme-scorer/{runs.strong.version}")
     assert info.signature is not None and info.saved_input_example_info is not None
     inputs = {spec.name for spec in info.signature.inputs.inputs}
-    assert inputs == {"images", "meta"}
+    # The photo request (picme.models.serving): the encoded image, metadata by name.
+    assert info.signature.inputs.required_input_names() == ["image"]
+    assert {"taken_at", "followers", "log_followers"} <= inputs
     # Embedded default: artifacts live under PICME_HOME.
     assert (runs.settings.artifacts_dir).exists()
     assert any(runs.settings.artifacts_dir.rglob("learning_curves.png"))
