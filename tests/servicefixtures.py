@@ -152,6 +152,24 @@ class Postgres:
                     os.kill(int(pid_file.read_text().split()[0]), 9)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def run_script(self, script: Path, env: dict[str, str]) -> str:
+        """Runs a shell script as the cluster's owner, with ``env`` plus what psql needs
+        to reach the cluster as the superuser (as the postgres image's init scripts run)."""
+        base = {
+            "PGHOST": str(self.socket_dir),
+            "PGPORT": str(self.port),
+            "PATH": f"{self.bindir}:/usr/bin:/bin",
+            "POSTGRES_USER": "postgres",
+        }
+        assignments = [f"{k}={v}" for k, v in (base | env).items()]
+        return self._run(["env", "-i", *assignments, "sh", str(script)])
+
+    def secrets_dir(self) -> Path:
+        """A folder for secret files that the cluster's owner can read."""
+        path = self.root / "secrets"
+        path.mkdir(exist_ok=True)
+        return path
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Runs ``sql`` as the superuser over the socket; rows as ``a|b`` lines."""
         return self._run(
@@ -258,3 +276,26 @@ def postgres() -> Iterator[Postgres]:
 def s3_server() -> Iterator[S3Server]:
     with S3Server() as s3:
         yield s3
+
+
+INIT_DATABASES = Path(__file__).resolve().parents[1] / "infra" / "postgres" / "init-databases.sh"
+
+
+def init_databases(pg: Postgres, passwords: dict[str, str]) -> dict[str, Database]:
+    """Prefect's and MLflow's roles and databases made by the compose stack's own init
+    script (infra/postgres/init-databases.sh), from secret files holding ``passwords``
+    (keys ``prefect`` and ``mlflow``); run again, it applies changed passwords."""
+    secrets = pg.secrets_dir()
+    for user, password in passwords.items():
+        (secrets / f"{user}_db_password").write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(secrets / f"{user}_db_password", "postgres", "postgres")
+    if os.geteuid() == 0:
+        shutil.chown(secrets, "postgres", "postgres")
+    names = {"PREFECT_DB": "prefect", "PREFECT_DB_USER": "prefect"}
+    names |= {"MLFLOW_DB": "mlflow", "MLFLOW_DB_USER": "mlflow"}
+    pg.run_script(INIT_DATABASES, {"SECRETS_DIR": str(secrets), **names})
+    return {
+        user: Database(user, user, passwords[user], pg.host, pg.port)
+        for user in ("prefect", "mlflow")
+    }

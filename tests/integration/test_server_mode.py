@@ -29,7 +29,13 @@ from typing import Any
 import pytest
 
 from tests import servicefixtures
-from tests.servicefixtures import Postgres, S3Server, free_port, new_password
+from tests.servicefixtures import (
+    Postgres,
+    S3Server,
+    free_port,
+    init_databases,
+    new_password,
+)
 
 # The cluster and the object store, started once for this module and stopped after it.
 postgres = servicefixtures.postgres
@@ -40,7 +46,8 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "picme-scorer"
 RUN_TIMEOUT_S = 420
-PSYCOPG2 = "postgresql+psycopg2"
+# The images' entrypoint: Docker secrets (NAME_FILE) into the environment, then exec.
+ENTRYPOINT = [sys.executable, str(ROOT / "infra" / "docker" / "entrypoint.py")]
 
 
 def tool(name: str) -> str:
@@ -143,8 +150,10 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
 def test_deploy_and_run_the_pipeline_on_servers(
     tmp_path: Path, postgres: Postgres, s3_server: S3Server, processes: Processes
 ) -> None:
-    prefect_db = postgres.create_database("prefect", "prefect", new_password())
-    mlflow_db = postgres.create_database("mlflow", "mlflow", new_password())
+    # The roles and databases made by the compose stack's init script.
+    passwords = {"prefect": new_password(), "mlflow": new_password()}
+    dbs = init_databases(postgres, passwords)
+    prefect_db, mlflow_db = dbs["prefect"], dbs["mlflow"]
     bucket = s3_server.create_bucket("picme-mlflow")
     prefect_port, mlflow_port = free_port(), free_port()
     api = f"http://127.0.0.1:{prefect_port}/api"
@@ -168,31 +177,55 @@ def test_deploy_and_run_the_pipeline_on_servers(
         PICME_PROJECT_DIR=str(ROOT),
         PICME_WORKERS="1",
         PYTHONUNBUFFERED="1",
+        PICME_WORK_POOL="picme",
     )
     prefect, mlflow = tool("prefect"), tool("mlflow")
+    env["PATH"] = f"{Path(prefect).parent}{os.pathsep}{env.get('PATH', '')}"
 
-    # Only each server gets its database's password, as separate settings (Prefect) or an
-    # escaped URL (MLflow) in its environment; the worker and the CLI get neither, nor the
-    # object store's keys: MLflow proxies the artifacts.
+    # As in infra/docker-compose.yml: each server gets only its own database's password, as
+    # a secret file that the images' entrypoint reads (infra/docker/entrypoint.py); Prefect
+    # as separate settings, MLflow as a URL the entrypoint escapes. The worker and the CLI
+    # get neither, nor the object store's keys: MLflow proxies the artifacts.
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    for name, value in {
+        "prefect_db_password": prefect_db.password,
+        "mlflow_db_password": mlflow_db.password,
+        "mlflow_s3_secret_key": s3_server.secret_key,
+    }.items():
+        (secrets / name).write_text(value + "\n")
     prefect_env = env | {
         "PREFECT_SERVER_DATABASE_DRIVER": "postgresql+asyncpg",
         "PREFECT_SERVER_DATABASE_HOST": prefect_db.host,
         "PREFECT_SERVER_DATABASE_PORT": str(prefect_db.port),
         "PREFECT_SERVER_DATABASE_USER": prefect_db.user,
         "PREFECT_SERVER_DATABASE_NAME": prefect_db.name,
-        "PREFECT_SERVER_DATABASE_PASSWORD": prefect_db.password,
+        "PREFECT_SERVER_DATABASE_PASSWORD_FILE": str(secrets / "prefect_db_password"),
     }
-    # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3: name psycopg2 explicitly.
-    mlflow_env = env | s3_server.env() | {"MLFLOW_BACKEND_STORE_URI": mlflow_db.url(PSYCOPG2)}
+    s3_env = s3_server.env()
+    del s3_env["AWS_SECRET_ACCESS_KEY"]
+    mlflow_env = (
+        env
+        | s3_env
+        | {
+            "MLFLOW_DB_HOST": mlflow_db.host,
+            "MLFLOW_DB_PORT": str(mlflow_db.port),
+            "MLFLOW_DB_USER": mlflow_db.user,
+            "MLFLOW_DB_NAME": mlflow_db.name,
+            "MLFLOW_DB_PASSWORD_FILE": str(secrets / "mlflow_db_password"),
+            "AWS_SECRET_ACCESS_KEY_FILE": str(secrets / "mlflow_s3_secret_key"),
+        }
+    )
     server = processes.start(
         "prefect-server",
-        [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)],
+        [*ENTRYPOINT, prefect, "server", "start", "--host", "127.0.0.1",
+         "--port", str(prefect_port)],
         prefect_env,
-    )
+    )  # fmt: skip
     tracking = processes.start(
         "mlflow-server",
         [
-            mlflow, "server",
+            *ENTRYPOINT, mlflow, "server",
             "--artifacts-destination", f"s3://{bucket}/artifacts",
             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1",
         ],
@@ -201,9 +234,8 @@ def test_deploy_and_run_the_pipeline_on_servers(
     wait_healthy(f"{api}/health", processes, "prefect-server", server)
     wait_healthy(f"{mlflow_url}/health", processes, "mlflow-server", tracking)
 
-    run_cli([prefect, "work-pool", "create", "picme", "--type", "process"], env)
-    run_cli([prefect, "gcl", "create", "instagram", "--limit", "1"], env)
-    deployed = run_cli([prefect, "--no-prompt", "deploy", "--all"], env, timeout=300)
+    # The compose file's deploy job: pool, queues, Instagram limit, deployments.
+    deployed = run_cli(["sh", str(ROOT / "infra" / "docker" / "deploy.sh")], env, timeout=300)
     assert "pipeline/pipeline" in deployed, deployed
     # No --work-queue: one worker serves the CPU and the GPU queues alike.
     worker = processes.start(
@@ -215,6 +247,7 @@ def test_deploy_and_run_the_pipeline_on_servers(
     _check_registered_version(mlflow_url)
     assert (home / "lake" / "training" / "training.parquet").is_file()
     _check_databases(postgres, run_id, prefect_home)
+    _check_rotation(postgres, passwords)
     _check_bucket(s3_server, bucket, mlflow_url)
 
     # Prefect REST API: the scheduled deployments carry their cron schedules, and the
@@ -303,6 +336,29 @@ def _check_databases(postgres: Postgres, run_id: str, prefect_home: Path) -> Non
     )
     assert roles.split() == ["mlflow|f", "prefect|f"], roles
     assert not list(prefect_home.rglob("*.db")), "Prefect created a SQLite database"
+
+
+def _check_rotation(postgres: Postgres, passwords: dict[str, str]) -> None:
+    """The init script run again (docs/operations.md, rotating secrets) sets the new
+    password and keeps the data; each role reaches its own database only."""
+    import psycopg2
+
+    def connects(user: str, password: str, database: str) -> bool:
+        try:
+            psycopg2.connect(
+                host=postgres.host, port=postgres.port, user=user, password=password,
+                dbname=database, connect_timeout=10,
+            ).close()  # fmt: skip
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    assert connects("mlflow", passwords["mlflow"], "mlflow")
+    assert not connects("mlflow", passwords["mlflow"], "prefect")
+    init_databases(postgres, {**passwords, "mlflow": "rotated"})
+    assert connects("mlflow", "rotated", "mlflow")
+    assert not connects("mlflow", passwords["mlflow"], "mlflow")
+    assert postgres.psql("SELECT count(*) FROM model_versions", "mlflow").strip() == "1"
 
 
 def _check_bucket(s3: S3Server, bucket: str, mlflow_url: str) -> None:
