@@ -50,14 +50,21 @@ def _interpolate(value: Any, env: dict[str, str]) -> Any:
 
 
 def docker_compose() -> list[str] | None:
-    """The compose command where `docker compose` works, else None."""
-    docker = shutil.which("docker")
-    if not docker:
-        return None
-    probe = subprocess.run(
-        [docker, "compose", "version"], capture_output=True, text=True, timeout=30, check=False
-    )
-    return [docker, "compose"] if probe.returncode == 0 else None
+    """The compose command where Compose v2 works (the docker CLI's plugin, or the
+    standalone `docker-compose` v2 binary), else None."""
+    candidates = []
+    if docker := shutil.which("docker"):
+        candidates.append([docker, "compose"])
+    if standalone := shutil.which("docker-compose"):
+        candidates.append([standalone])
+    for cmd in candidates:
+        probe = subprocess.run(
+            [*cmd, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+        )
+        # Compose v1 (the Python one) reads another schema: only v2 and later count.
+        if probe.returncode == 0 and not probe.stdout.strip().lstrip("v").startswith("1."):
+            return cmd
+    return None
 
 
 @cache
