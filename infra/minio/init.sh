@@ -26,7 +26,8 @@ JSON
   mc admin policy create picme "$1" "/tmp/$1.json"
 }
 
-# ACCESS_KEY SECRET_FILE POLICY
+# ACCESS_KEY SECRET_FILE POLICY. The new user's key is an argument of mc here, inside this
+# one-shot container only (never in the compose file or `docker inspect`).
 bucket_user() {
   mc admin user add picme "$1" "$(cat "$secrets/$2")"
   mc admin policy detach picme "$3" --user "$1" >/dev/null 2>&1 || true
