@@ -1,6 +1,7 @@
-"""GPU training throughput: seed-cnn and a ResNet-50 backbone at bf16, each through PicMe's
-Lightning training (ScoringModule + Trainer, precision "bf16-mixed") beside a plain PyTorch
-loop of the same network (torch.autocast bf16, AdamW), in one run.
+"""GPU training throughput: seed-cnn and a ResNet-50 backbone in mixed precision, each through
+PicMe's Lightning training (ScoringModule + Trainer, the precision ``picme train`` picks:
+"bf16-mixed", or "16-mixed" on GPUs without bf16) beside a plain PyTorch loop of the same
+network (torch.autocast in the same dtype, AdamW), in one run.
 
     python bench/gpu_bench.py                 # on a CUDA machine
     python bench/gpu_bench.py --smoke         # tiny sizes on the CPU: checks the script runs
@@ -9,7 +10,9 @@ Data are random uint8 images already in memory (as the decoded cache gives them)
 figures measure the training step and the framework around it, not decoding. Both paths see
 the same batches, batch size, optimizer and precision; the first ``--warmup`` steps (cuDNN
 autotuning, allocator growth) are excluded. Results: printed, and written to
-bench/results/gpu.json (or ``--out``).
+bench/results/gpu.json (or ``--out``), with the GPU's name, capability and the precision.
+No figures from a GPU are in bench/results/ yet: none has been available (docs/operations.md,
+"GPU training").
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def build(model: str, size: int):  # type: ignore[no-untyped-def]
     return build_model(model, image_size=size, n_meta=0, arch="resnet50", from_scratch=True)
 
 
-def lightning_run(model: str, size: int, loader, steps: int, warmup: int, bf16: bool) -> dict:  # type: ignore[no-untyped-def]
+def lightning_run(model: str, size: int, loader, steps: int, warmup: int, precision: str) -> dict:  # type: ignore[no-untyped-def]
     import lightning as L
     import torch
 
@@ -95,7 +98,7 @@ def lightning_run(model: str, size: int, loader, steps: int, warmup: int, bf16: 
         max_steps=warmup + steps,
         accelerator="auto",
         devices=1,
-        precision="bf16-mixed" if bf16 else "32-true",
+        precision=precision,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -107,7 +110,7 @@ def lightning_run(model: str, size: int, loader, steps: int, warmup: int, bf16: 
     return {"images_per_s": clock.images / clock.seconds, "images": clock.images}
 
 
-def plain_run(model: str, size: int, loader, steps: int, warmup: int, bf16: bool) -> dict:  # type: ignore[no-untyped-def]
+def plain_run(model: str, size: int, loader, steps: int, warmup: int, precision: str) -> dict:  # type: ignore[no-untyped-def]
     import torch
     import torch.nn.functional as F
 
@@ -116,6 +119,9 @@ def plain_run(model: str, size: int, loader, steps: int, warmup: int, bf16: bool
     net = build(model, size).to(device)
     net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+    # fp16 needs loss scaling, as Lightning's "16-mixed" does; bf16 and fp32 do not.
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
     done, images, t0 = 0, 0, 0.0
     while done < warmup + steps:
         for batch in loader:
@@ -125,11 +131,14 @@ def plain_run(model: str, size: int, loader, steps: int, warmup: int, bf16: bool
             x = batch["image"].to(device, non_blocking=True)
             m = batch["meta"].to(device, non_blocking=True)
             y = batch["target"].to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(
+                device.type, dtype=dtype or torch.float32, enabled=dtype is not None
+            ):
                 loss = F.binary_cross_entropy_with_logits(net(x, m).float(), y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             if done >= warmup:
                 images += int(x.shape[0])
             done += 1
@@ -158,10 +167,13 @@ def main() -> None:
     if args.smoke:
         sizes = {"seed-cnn": 32, "backbone": 32}
         args.batch, args.steps, args.warmup, args.workers = 2, 2, 1, 0
-    bf16 = cuda
+    from picme.training.config import choose_precision
+
+    precision = choose_precision("auto", cuda, cuda and torch.cuda.is_bf16_supported())
     report: dict = {
         "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({platform.machine()})",
-        "precision": "bf16-mixed" if bf16 else "32-true",
+        "capability": ".".join(map(str, torch.cuda.get_device_capability(0))) if cuda else None,
+        "precision": precision,
         "batch": args.batch,
         "steps_timed": args.steps,
         "torch": torch.__version__,
@@ -172,8 +184,8 @@ def main() -> None:
     for model, size in sizes.items():
         n = args.batch * (args.warmup + args.steps + 1)
         loader = make_loader(min(n, 4096), size, args.batch, args.workers)
-        plain = plain_run(model, size, loader, args.steps, args.warmup, bf16)
-        light = lightning_run(model, size, loader, args.steps, args.warmup, bf16)
+        plain = plain_run(model, size, loader, args.steps, args.warmup, precision)
+        light = lightning_run(model, size, loader, args.steps, args.warmup, precision)
         label = "resnet50 backbone" if model == "backbone" else model
         report["models"][label] = {
             "input": size,

@@ -29,6 +29,12 @@ class TrainRun(BaseModel):
 
 @task(name="train-and-register")
 def train_task(settings: dict[str, Any], config: TrainConfig) -> TrainRun:
+    if config.devices > 1:
+        # DDP re-executes its command line: several GPUs train in a torchrun subprocess,
+        # never as copies of this flow run.
+        from picme.training.launch import train_distributed
+
+        return TrainRun(**train_distributed(config, load_settings(settings)))
     from picme.training.run import train_and_register
 
     result = train_and_register(config, settings=load_settings(settings))

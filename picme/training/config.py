@@ -15,6 +15,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
+from picme.errors import InputError
+
 
 @dataclass
 class TrainConfig:
@@ -71,6 +73,12 @@ class TrainConfig:
         description="Lightning accelerator: auto (a GPU when present), gpu or cpu.",
         json_schema_extra={"cli": False},
     )
+    precision: str = Field(
+        default="auto",
+        description="Lightning precision: auto (bf16-mixed on a GPU that supports bf16, "
+        "16-mixed on an older GPU, 32-true on the CPU), bf16-mixed, 16-mixed or 32-true.",
+        json_schema_extra={"cli": False},
+    )
     seed: int | None = Field(default=None, description="Default: PICME_SEED.")
     num_workers: int = Field(
         default=0,
@@ -113,3 +121,33 @@ class TrainConfig:
         description="At most this many training pairs per epoch (default: all).",
         json_schema_extra={"cli": False},
     )
+
+
+PRECISIONS = ("auto", "bf16-mixed", "16-mixed", "32-true")
+
+
+def choose_precision(requested: str, on_gpu: bool, bf16_supported: bool) -> str:
+    """Lightning's precision for a run: bf16 mixed precision on a GPU that has bf16
+    (Ampere and later), fp16 mixed (with loss scaling) on older GPUs, fp32 on the CPU,
+    unless ``requested`` names one."""
+    if requested not in PRECISIONS:
+        raise InputError(
+            f"precision {requested!r} is unknown; choose one of: {', '.join(PRECISIONS)}"
+        )
+    if requested != "auto":
+        return requested
+    if not on_gpu:
+        return "32-true"
+    return "bf16-mixed" if bf16_supported else "16-mixed"
+
+
+def check_devices(cfg: TrainConfig, gpus: int) -> None:
+    """More than one device is DDP: one process per GPU, so that many GPUs must be there
+    (on the CPU, ``accelerator="cpu"`` runs N processes, which tests use)."""
+    if cfg.devices < 1:
+        raise InputError(f"--devices must be at least 1 (got {cfg.devices})")
+    if cfg.devices > 1 and cfg.accelerator != "cpu" and gpus < cfg.devices:
+        raise InputError(
+            f"--devices {cfg.devices} asks for {cfg.devices} GPUs but torch sees {gpus}; "
+            "give at most that many, or run on a machine with more (a CUDA build of torch)"
+        )

@@ -1,8 +1,9 @@
 """Fitting: the run's options resolved to per-model defaults, the data, the network and the
 Lightning Trainer, and the weights of the best validation epoch kept in memory.
 
-Accelerator ``auto``: a GPU when present, with bf16 mixed precision, the CPU (fp32)
-otherwise. AdamW with cosine decay (``picme.models.module``); early stopping on ``val/loss``.
+Accelerator ``auto``: a GPU when present, with bf16 mixed precision (fp16 on GPUs without
+bf16), the CPU (fp32) otherwise; ``devices > 1`` is DDP, one process per GPU. AdamW with
+cosine decay (``picme.models.module``); early stopping on ``val/loss``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from picme.models.data import PicmeDataModule
 from picme.models.losses import LossSpec, get_loss
 from picme.models.module import ScoringModule
 from picme.models.table import fit_preprocessing
-from picme.training.config import TrainConfig
+from picme.training.config import TrainConfig, check_devices, choose_precision
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,6 +65,8 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
         )
     if cfg.model != "backbone" and (cfg.arch or cfg.weights):
         raise InputError("--arch and --weights apply to --model backbone only")
+    check_devices(cfg, torch.cuda.device_count())
+    choose_precision(cfg.precision, False, False)
     return out
 
 
@@ -73,6 +76,11 @@ def run_seed(cfg: TrainConfig, settings: Settings) -> int:
 
 def use_gpu(cfg: TrainConfig) -> bool:
     return cfg.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+
+
+def run_precision(cfg: TrainConfig) -> str:
+    gpu = use_gpu(cfg)
+    return choose_precision(cfg.precision, gpu, gpu and torch.cuda.is_bf16_supported())
 
 
 class KeepBest(Callback):
@@ -150,7 +158,7 @@ def _trainer(
         max_epochs=cfg.epochs,
         accelerator=cfg.accelerator,
         devices=cfg.devices,
-        precision="bf16-mixed" if use_gpu(cfg) else "32-true",
+        precision=run_precision(cfg),  # type: ignore[arg-type]
         logger=logger if logger is not None else False,
         callbacks=callbacks,
         enable_checkpointing=False,

@@ -1,5 +1,5 @@
-"""prefect.yaml and infra/: parsed and checked here, since Docker cannot run on this machine
-and `prefect deploy` is exercised only by the server-mode test."""
+"""prefect.yaml and infra/: parsed and checked here (tests/unit/infra/ checks the compose
+file as an operator reads it); `prefect deploy` runs in the server-mode test."""
 
 from __future__ import annotations
 
@@ -24,24 +24,30 @@ def test_compose_has_the_services_and_two_databases() -> None:
     services = compose["services"]
     assert {"postgres", "minio", "mlflow", "prefect-server", "worker"} <= set(services)
 
-    # Prefect and MLflow must point at different databases of the one Postgres.
-    prefect_url = services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
-    mlflow_cmd = services["mlflow"]["command"]
-    assert prefect_url.endswith("/${PREFECT_DB}")
-    assert "postgres:5432/${MLFLOW_DB}" in mlflow_cmd
+    # Prefect and MLflow each have a database and a role of their own on the one Postgres.
+    prefect_env = services["prefect-server"]["environment"]
+    mlflow_env = services["mlflow"]["environment"]
+    assert prefect_env["PREFECT_SERVER_DATABASE_DRIVER"] == "postgresql+asyncpg"
+    assert prefect_env["PREFECT_SERVER_DATABASE_NAME"] == "${PREFECT_DB}"
+    assert prefect_env["PREFECT_SERVER_DATABASE_USER"] == "${PREFECT_DB_USER}"
+    assert mlflow_env["MLFLOW_DB_NAME"] == "${MLFLOW_DB}"
+    assert mlflow_env["MLFLOW_DB_USER"] == "${MLFLOW_DB_USER}"
     env = dict(
         line.split("=", 1)
         for line in (ROOT / "infra" / ".env.example").read_text().splitlines()
-        if line and not line.startswith("#")
+        if "=" in line and not line.startswith("#")
     )
     assert env["PREFECT_DB"] != env["MLFLOW_DB"]
+    assert env["PREFECT_DB_USER"] != env["MLFLOW_DB_USER"] != env["POSTGRES_USER"]
     init = (ROOT / "infra" / "postgres" / "init-databases.sh").read_text()
-    assert 'CREATE DATABASE "$MLFLOW_DB"' in init
+    assert "CREATE DATABASE %I OWNER %I" in init
     assert services["postgres"]["environment"]["MLFLOW_DB"] == "${MLFLOW_DB}"
 
     # MLflow artifacts go to MinIO through the server's proxy.
-    assert "--artifacts-destination s3://${MLFLOW_BUCKET}" in mlflow_cmd
-    assert services["mlflow"]["environment"]["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert (
+        "--artifacts-destination=s3://${MLFLOW_BUCKET}/artifacts" in services["mlflow"]["command"]
+    )
+    assert mlflow_env["MLFLOW_S3_ENDPOINT_URL"] == "http://minio:9000"
 
     worker_env = services["worker"]["environment"]
     assert worker_env["PREFECT_API_URL"] == "http://prefect-server:4200/api"
