@@ -9,8 +9,8 @@ albums (or blocks). It is logged through the champion's ranker pyfunc path
 (:func:`picme.training.tabular.log_model`) and registered as its own model,
 ``picme-personal``, behind the champion's gate (:mod:`picme.registry.gate`): on the held-out
 pairs it must beat the general scorer, the heuristic, chance and the current personal
-champion, each by a paired two-level bootstrap interval (albums or blocks, then their
-pairs) above 0, or it stays a challenger and the reason is printed.
+champion, each by a paired two-level bootstrap interval (blocks of the held-out photos,
+then their pairs) above 0, or it stays a challenger and the reason is printed.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def fit_personal(train: pd.DataFrame, model: str, seed: int) -> TabularRanker:
     """The personal ranker on the training rows' kept-over-rejected pairs."""
     columns = [c for c in personal_columns() if c in train.columns]
     if model == "linear-pairwise":
-        return RANKERS[model](train, columns, target="grade", group="group", seed=seed, margin=0.5)
-    return RANKERS[model](train, columns, target="grade", group="group", seed=seed)
+        return RANKERS[model](train, columns, target="grade", group="album", seed=seed, margin=0.5)
+    return RANKERS[model](train, columns, target="grade", group="album", seed=seed)
 
 
 def _model(cfg: TrainConfig) -> str:
@@ -131,7 +131,7 @@ def _model(cfg: TrainConfig) -> str:
 
 
 def _outcomes(scores: np.ndarray, test: pd.DataFrame) -> PairOutcomes:
-    return PairOutcomes.from_scores(scores, pairs_of(test), test["group"].tolist())
+    return PairOutcomes.from_scores(scores, pairs_of(test, "block"), test["block"].tolist())
 
 
 def _previous(settings: Settings, before: ModelVersion, test: pd.DataFrame) -> np.ndarray:

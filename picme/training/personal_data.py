@@ -3,13 +3,15 @@
 Each photo with a decision in force (:func:`picme.lake.feedback.current`) is one row: its
 image features, the heuristic, and :data:`~picme.scoring.personal.BASE_COLUMN` (the score
 the general scorer gives it). Its grade is 1 when kept, starred or picked and 0 when
-rejected; pairs are a kept photo over a rejected one of the same album (or, when the
-feedback comes from one album, of the same block of it).
+rejected. Each album's photos, in path order, are cut into blocks of :data:`BLOCK`
+(photos shot together sit together, so a burst rarely straddles two).
 
 Held-out feedback: with two or more albums that each hold both kinds of decision, whole
-albums are held out (a person's taste is judged on albums the ranker never saw). With one
-album, its photos in path order are cut into :data:`N_BLOCKS` contiguous blocks (photos
-shot together sit together, so a burst rarely straddles two) and whole blocks are held out.
+albums are held out (a person's taste is judged on albums the ranker never saw); with one
+album, whole blocks of it. Training pairs are a kept photo over a rejected one of the same
+album; held-out pairs the same within a block, and the blocks are the units the gate's
+bootstrap resamples: pairs that share a photo are not independent, blocks nearly are, so
+resampling pairs alone would give intervals far too narrow.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 POSITIVE = ("keep", "star", "pick")
 NEGATIVE = ("reject",)
-N_BLOCKS = 10
+BLOCK = 8
 #: Share of the albums (or blocks) held out, at least one.
 HELD_OUT = 0.3
 #: Fewest kept and fewest rejected photos to learn anything from.
@@ -46,8 +48,8 @@ BATCH = 32
 
 @dataclass
 class FeedbackSet:
-    """Rows (one per photo) with ``album``, ``path``, ``grade``, ``group`` (album or
-    block), ``split`` (train/test), the features, heuristic and base score."""
+    """Rows (one per photo) with ``album``, ``path``, ``grade``, ``block``, ``split``
+    (train/test), the features, heuristic and base score."""
 
     frame: pd.DataFrame
     split_by: str  # "album" or "block"
@@ -61,25 +63,29 @@ class FeedbackSet:
         for split in ("train", "test"):
             part = self.part(split)
             out[f"{split}_photos"] = len(part)
-            out[f"{split}_groups"] = int(part["group"].nunique())
-            out[f"{split}_pairs"] = len(pairs_of(part)[0])
+            out[f"{split}_albums"] = int(part["album"].nunique())
+            out[f"{split}_blocks"] = int(part["block"].nunique())
+        out["train_pairs"] = len(pairs_of(self.part("train"), "album")[0])
+        out["test_pairs"] = len(pairs_of(self.part("test"), "block")[0])
         return out
 
     def describe(self) -> str:
         s = self.sizes()
-        unit = "albums" if self.split_by == "album" else f"blocks of the one album (of {N_BLOCKS})"
+        held = (
+            f"{s['test_albums']} albums" if self.split_by == "album" else "blocks of the one album"
+        )
         return (
-            f"held out by {self.split_by}: {s['test_groups']} {unit} with {s['test_photos']} "
-            f"photos and {s['test_pairs']} kept-over-rejected pairs; trained on "
-            f"{s['train_groups']} with {s['train_photos']} photos and {s['train_pairs']} pairs"
+            f"held out by {self.split_by}: {held}, {s['test_blocks']} blocks of up to {BLOCK} "
+            f"photos, {s['test_photos']} photos, {s['test_pairs']} kept-over-rejected pairs "
+            f"within blocks; trained on {s['train_photos']} photos, {s['train_pairs']} pairs "
+            "within albums"
         )
 
 
-def pairs_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Kept-over-rejected pairs within each group of ``frame`` (target 1: a was kept)."""
-    return pairs_from_rows(
-        frame["group"].tolist(), frame["grade"].to_numpy(np.float64), margin=0.5
-    )
+def pairs_of(frame: pd.DataFrame, within: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kept-over-rejected pairs within each ``within`` (album or block) of ``frame``
+    (target 1: a was kept)."""
+    return pairs_from_rows(frame[within].tolist(), frame["grade"].to_numpy(np.float64), margin=0.5)
 
 
 def decisions(settings: Settings) -> pd.DataFrame:
@@ -146,17 +152,15 @@ def _both_kinds(frame: pd.DataFrame, key: str) -> list[str]:
 
 
 def assign_split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, str]:
-    """``group`` and ``split`` columns: whole albums held out, or whole blocks of one."""
-    frame = frame.copy()
+    """``block`` and ``split`` columns: whole albums held out, or whole blocks of one."""
+    frame = frame.sort_values(["album", "path"], ignore_index=True)
+    within = frame.groupby("album").cumcount().to_numpy() // BLOCK
+    frame["block"] = [f"{a}#{b}" for a, b in zip(frame["album"], within, strict=True)]
     albums = _both_kinds(frame, "album")
     if len(albums) >= 2:
-        frame["group"] = frame["album"].astype(str)
-        units, by = albums, "album"
+        units, by, key = albums, "album", "album"
     else:
-        frame = frame.sort_values(["album", "path"], ignore_index=True)
-        block = np.arange(len(frame)) * N_BLOCKS // max(1, len(frame))
-        frame["group"] = [f"{a}#block{b}" for a, b in zip(frame["album"], block, strict=True)]
-        units, by = _both_kinds(frame, "group"), "block"
+        units, by, key = _both_kinds(frame, "block"), "block", "block"
     if len(units) < 2:
         raise InputError(
             "the feedback cannot be split for a fair test: keep and reject photos in more "
@@ -165,7 +169,7 @@ def assign_split(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, str]:
     rng = np.random.default_rng(seed)
     n_test = min(len(units) - 1, max(1, math.ceil(HELD_OUT * len(units))))
     test = set(rng.choice(np.array(units, dtype=object), size=n_test, replace=False).tolist())
-    frame["split"] = np.where(frame["group"].isin(test), "test", "train")
+    frame["split"] = np.where(frame[key].isin(test), "test", "train")
     return frame, by
 
 

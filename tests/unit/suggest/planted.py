@@ -3,6 +3,7 @@ posting hour (UTC): what ``picme suggest`` must recover, or must not invent."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 from picme.dataset.contract import METADATA_COLUMNS
 from picme.features.extractors import FEATURE_COLUMNS
+from picme.settings import Settings
 
 
 def planted_table(
@@ -69,3 +71,26 @@ def candidate_photos(folder: Path, n: int = 2, seed: int = 0) -> list[Path]:
         Image.fromarray(img).save(path, quality=90)
         out.append(path)
     return out
+
+
+def register_champion(home: Path) -> str:
+    """Fit the ranker on the table's training rows and register it as the champion (the
+    gate is not what these tests are about); returns its version."""
+    import mlflow
+
+    from picme.models.table import load_training_set
+    from picme.registry.tracking import CHAMPION, client, ensure_experiment
+    from picme.training.tabular import fit_tabular, log_model
+    from tests.trainingdata import seed_tracking_store
+
+    seed_tracking_store(home)
+    settings = Settings()
+    frame, pairs = load_training_set(settings)
+    fitted = fit_tabular("ranker", frame, pairs, seed=0)
+    c = client(settings)
+    run = c.create_run(ensure_experiment(settings))
+    with tempfile.TemporaryDirectory() as work, mlflow.start_run(run_id=run.info.run_id):
+        version = log_model(fitted, settings, Path(work), register=True)
+    assert version is not None
+    c.set_registered_model_alias(settings.model_name, CHAMPION, version)
+    return version
