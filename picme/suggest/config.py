@@ -35,4 +35,6 @@ class SuggestConfig(BaseModel):
         description="Shuffles of the posting times behind the timing evidence.",
         json_schema_extra={"cli": False},
     )
-    seed: int = Field(default=0, description="Seed of the shuffles.", json_schema_extra={"cli": False})
+    seed: int = Field(
+        default=0, description="Seed of the shuffles.", json_schema_extra={"cli": False}
+    )

@@ -38,7 +38,8 @@ def _predicted(s: Suggestion) -> str:
     lo, hi = s.interval
     text = f"x{s.predicted:.2f} usual (95% x{lo:.2f} to x{hi:.2f})"
     if s.predicted_likes is not None and s.likes_interval is not None:
-        text += f"\n~{s.predicted_likes:,.0f} likes ({s.likes_interval[0]:,.0f} to {s.likes_interval[1]:,.0f})"
+        lo_likes, hi_likes = s.likes_interval
+        text += f"\n~{s.predicted_likes:,.0f} likes ({lo_likes:,.0f} to {hi_likes:,.0f})"
     return text
 
 

@@ -71,7 +71,9 @@ class Suggestion:
             "best_hour": self.best_hour,
             "best_weekday": self.best_weekday,
             "rank": self.rank,
-            "predicted_likes": None if self.predicted_likes is None else round(self.predicted_likes),
+            "predicted_likes": None
+            if self.predicted_likes is None
+            else round(self.predicted_likes),
             "likes_interval": None
             if self.likes_interval is None
             else [round(v) for v in self.likes_interval],
@@ -170,7 +172,9 @@ def _at_time(s: np.ndarray, hour: TimeEffect, day: TimeEffect) -> float:
     return float(h[day.best] if day.supported else h.mean())
 
 
-def suggest(photos: list[Path], config: SuggestConfig, settings: Settings | None = None) -> SuggestReport:
+def suggest(
+    photos: list[Path], config: SuggestConfig, settings: Settings | None = None
+) -> SuggestReport:
     """What the champion expects of each photo, when to post it, and which to post first."""
     settings = settings or get_settings()
     if not photos:
@@ -206,9 +210,9 @@ def suggest(photos: list[Path], config: SuggestConfig, settings: Settings | None
     method = [
         f"predicted: likes as a multiple of the account's usual, from the champion's score "
         f"(calibrated on its training posts); 95% interval from its residual spread on {where}",
-        f"best hour/weekday: the champion's sweep (UTC); shown where the posts made then beat "
-        f"what the champion expects, by more than any hour or weekday does in {config.permutations} "
-        "shuffles of each account's posting times (95% interval above 0; else 'no "
-        "measurable difference')",
+        "best hour/weekday: the champion's sweep (UTC); shown where the posts made then beat "
+        "what the champion expects, by more than any hour or weekday does in "
+        f"{config.permutations} shuffles of each account's posting times (95% interval "
+        "above 0; else 'no measurable difference')",
     ]
     return SuggestReport(out, model, history, method)

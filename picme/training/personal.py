@@ -146,10 +146,19 @@ def _previous(settings: Settings, before: ModelVersion, test: pd.DataFrame) -> n
         if not hasattr(base_model, "ranker"):
             raise InputError(f"its base {spec} needs the photos' pixels; retrain it")
         base = base_model.ranker.predict(test)
-    return scorer.ranker.predict(personal_frame(test.to_dict("records"), base, scorer.ranker.columns))
+    return scorer.ranker.predict(
+        personal_frame(test.to_dict("records"), base, scorer.ranker.columns)
+    )
 
 
-def judge_factory(settings: Settings, version: str, data: FeedbackSet, scores: np.ndarray, base_name: str, seed: int):  # type: ignore[no-untyped-def]  # noqa: E501
+def judge_factory(
+    settings: Settings,
+    version: str,
+    data: FeedbackSet,
+    scores: np.ndarray,
+    base_name: str,
+    seed: int,
+):  # type: ignore[no-untyped-def]  # noqa: E501
     """The gate's judgement of ``version`` against every reference on the held-out pairs."""
     test = data.part("test")
     candidate = _outcomes(scores, test)
@@ -187,15 +196,22 @@ def _metrics(data: FeedbackSet, scores: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _log(settings: Settings, run_id: str, ranker: TabularRanker, data: FeedbackSet,
-         metrics: dict[str, float], params: dict[str, str], register: bool) -> str | None:  # fmt: skip
+def _log(
+    settings: Settings,
+    run_id: str,
+    ranker: TabularRanker,
+    metrics: dict[str, float],
+    params: dict[str, str],
+    register: bool,
+) -> str | None:
     """Params, metrics and the ranker pyfunc (registered as picme-personal when asked)."""
     import mlflow
 
     from picme.training.tabular import TabularFit, log_model
 
-    with tempfile.TemporaryDirectory(prefix="picme-personal-") as tmp, mlflow.start_run(
-        run_id=run_id
+    with (
+        tempfile.TemporaryDirectory(prefix="picme-personal-") as tmp,
+        mlflow.start_run(run_id=run_id),
     ):
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
@@ -226,7 +242,7 @@ def train_personal(cfg: TrainConfig, settings: Settings | None = None) -> Person
     params = {"personal": "true", "model": model, "base": base_name, "split_by": data.split_by,
               "seed": str(seed), "columns": ",".join(ranker.columns)[:5000]}  # fmt: skip
     try:
-        version = _log(settings, run_id, ranker, data, metrics, params, cfg.register)
+        version = _log(settings, run_id, ranker, metrics, params, cfg.register)
     except BaseException:
         c.set_terminated(run_id, status="FAILED")
         raise

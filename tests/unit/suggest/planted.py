@@ -38,7 +38,9 @@ def planted_table(
         followers = int(rng.integers(2_000, 50_000))
         level = np.log(followers * 0.05)
         for i in range(posts):
-            taken = start + timedelta(days=float(rng.uniform(0, 150)), hours=int(rng.integers(0, 24)))
+            taken = start + timedelta(
+                days=float(rng.uniform(0, 150)), hours=int(rng.integers(0, 24))
+            )
             row = {c: float(rng.normal()) for c in [*METADATA_COLUMNS, *FEATURE_COLUMNS]}
             row.update(hour=float(taken.hour), weekday=float(taken.weekday()))
             row["log_followers"] = float(np.log1p(followers))

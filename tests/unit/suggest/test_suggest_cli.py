@@ -34,7 +34,9 @@ def test_suggest_recovers_the_planted_hour_in_table_and_json(
         assert i["best_weekday"] is None and i["best_weekday_note"] == "no measurable difference"
         lo, hi = i["interval"]
         assert 0 < lo < i["predicted"] < hi
-        assert i["predicted_likes"] == pytest.approx(i["predicted"] * i["history"]["usual_likes"], rel=0.01)
+        assert i["predicted_likes"] == pytest.approx(
+            i["predicted"] * i["history"]["usual_likes"], rel=0.01
+        )
         assert i["history"]["account"] == "me"
     first = next(i for i in items if i["rank"] == 1)
     assert first["predicted"] >= max(i["predicted"] for i in items)

@@ -76,9 +76,7 @@ def test_too_little_feedback_is_one_clear_line(picme_home: Path, tmp_path: Path)
         feedback_set(settings, HeuristicScorer(), seed=0)
 
 
-def test_photos_gone_from_the_album_are_left_out_and_said(
-    picme_home: Path, tmp_path: Path
-) -> None:
+def test_photos_gone_from_the_album_are_left_out_and_said(picme_home: Path, tmp_path: Path) -> None:
     settings = Settings()
     make_albums(settings, tmp_path / "albums", albums=2, photos=15)
     (tmp_path / "albums" / "album1" / "IMG_0003.jpg").unlink()
