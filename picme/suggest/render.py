@@ -28,7 +28,7 @@ def _pct(log_gain: float) -> str:
     return f"{math.expm1(log_gain) * 100:+.0f}%"
 
 
-def _effect(effect: TimeEffect, label: str) -> str:
+def effect_text(effect: TimeEffect, label: str) -> str:
     if not effect.supported:
         return NO_DIFFERENCE
     return f"{label} ({_pct(effect.gain)}, 95% {_pct(effect.low)} to {_pct(effect.high)})"
@@ -56,8 +56,8 @@ def render(report: SuggestReport) -> None:
             str(s.rank),
             escape(s.path),
             _predicted(s),
-            _effect(s.hour, f"{s.hour.best:02d}:00"),
-            _effect(s.weekday, WEEKDAYS[s.weekday.best]),
+            effect_text(s.hour, f"{s.hour.best:02d}:00"),
+            effect_text(s.weekday, WEEKDAYS[s.weekday.best]),
         )
     console = Console(soft_wrap=True)
     console.print(table)

@@ -16,7 +16,7 @@ from picme.models.ranker import fit_lambdarank
 from picme.settings import Settings
 from picme.suggest.config import SuggestConfig
 from picme.suggest.history import account_history
-from picme.suggest.render import _effect
+from picme.suggest.render import effect_text
 from picme.suggest.run import metadata, photo_rows, tags_of
 from picme.suggest.timing import (
     NO_DIFFERENCE,
@@ -48,9 +48,9 @@ def test_a_planted_best_hour_is_recovered(tmp_path: Path) -> None:
         assert h.low > 0 and h.low <= h.gain <= h.high
         # The planted lift is 1.0 log likes at one hour in 24: about 0.96 above the mean.
         assert 0.3 < h.gain < 1.3
-        assert _effect(h, "18:00").startswith("18:00 (+")
+        assert effect_text(h, "18:00").startswith("18:00 (+")
     assert not any(d.supported for d in days)  # no weekday effect was planted
-    assert _effect(days[0], "Monday") == NO_DIFFERENCE
+    assert effect_text(days[0], "Monday") == NO_DIFFERENCE
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -58,7 +58,7 @@ def test_no_planted_hour_says_no_measurable_difference(tmp_path: Path, seed: int
     hours, days = _judged(tmp_path, best_hour=None, seed=seed)
     for effect in [*hours, *days]:
         assert not effect.supported and effect.low <= 0
-        assert _effect(effect, "x") == NO_DIFFERENCE
+        assert effect_text(effect, "x") == NO_DIFFERENCE
 
 
 def test_calibration_slope_is_log_likes_per_score_within_accounts() -> None:
