@@ -93,7 +93,9 @@ class PersonalResult:
         else:
             role = "champion" if self.promoted else "challenger"
             lines.append(f"registered {PERSONAL_MODEL} version {self.version} as {role}")
-            lines.append(self.gate.summary() if self.gate is not None else self.reason)
+            gate = self.gate.summary() if self.gate is not None else self.reason
+            # The gate's bootstrap units are blocks of photos here, not accounts.
+            lines.append(gate.replace(" accounts)", " blocks)"))
         return "\n".join(lines)
 
 
