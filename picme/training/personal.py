@@ -48,6 +48,8 @@ from picme.training.fit import run_seed
 from picme.training.personal_data import FeedbackSet, feedback_set, pairs_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
     from mlflow.entities.model_registry import ModelVersion
 
@@ -160,7 +162,7 @@ def judge_factory(
     scores: np.ndarray,
     base_name: str,
     seed: int,
-):  # type: ignore[no-untyped-def]  # noqa: E501
+) -> Callable[[ModelVersion | None], GateDecision]:
     """The gate's judgement of ``version`` against every reference on the held-out pairs."""
     test = data.part("test")
     candidate = _outcomes(scores, test)

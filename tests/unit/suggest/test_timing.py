@@ -20,6 +20,7 @@ from picme.suggest.render import effect_text
 from picme.suggest.run import metadata, photo_rows, tags_of
 from picme.suggest.timing import (
     NO_DIFFERENCE,
+    TimeEffect,
     best_times,
     calibration_slope,
     sweep,
@@ -30,7 +31,9 @@ from picme.util.atomic import write_parquet_atomic
 from tests.unit.suggest.planted import candidate_photos, planted_table
 
 
-def _judged(home: Path, best_hour: int | None, seed: int = 0):  # type: ignore[no-untyped-def]
+def _judged(
+    home: Path, best_hour: int | None, seed: int = 0
+) -> tuple[list[TimeEffect], list[TimeEffect]]:
     frame = planted_table(home, best_hour=best_hour, seed=seed)
     train = frame[frame["split"] != "test"].reset_index(drop=True)
     champion = fit_lambdarank(train, tabular_columns(frame), seed=0)
