@@ -204,6 +204,7 @@ def _log(
     settings: Settings,
     run_id: str,
     ranker: TabularRanker,
+    train: pd.DataFrame,
     metrics: dict[str, float],
     params: dict[str, str],
     register: bool,
@@ -211,6 +212,7 @@ def _log(
     """Params, metrics and the ranker pyfunc (registered as picme-personal when asked)."""
     import mlflow
 
+    from picme.training.evaluate import EvalSplit
     from picme.training.tabular import TabularFit, log_model
 
     with (
@@ -219,7 +221,10 @@ def _log(
     ):
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        fitted = TabularFit(ranker.kind, ranker, {})
+        # The training rows go with it as the champion's do (the pyfunc path may derive
+        # reference scores from them).
+        splits = {"train": EvalSplit(train, pairs_of(train, "album"))}
+        fitted = TabularFit(ranker.kind, ranker, splits)
         return log_model(fitted, personal_settings(settings), Path(tmp), register)
 
 
@@ -246,7 +251,7 @@ def train_personal(cfg: TrainConfig, settings: Settings | None = None) -> Person
     params = {"personal": "true", "model": model, "base": base_name, "split_by": data.split_by,
               "seed": str(seed), "columns": ",".join(ranker.columns)[:5000]}  # fmt: skip
     try:
-        version = _log(settings, run_id, ranker, metrics, params, cfg.register)
+        version = _log(settings, run_id, ranker, train, metrics, params, cfg.register)
     except BaseException:
         c.set_terminated(run_id, status="FAILED")
         raise
