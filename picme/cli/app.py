@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 import typer
 
 from picme import __version__
-from picme.cli import curate, errors, features, generate, ingest, review, scrape, train
+from picme.cli import curate, errors, features, generate, ingest, review, scrape, suggest, train
 
 PLUGIN_GROUP = "picme.commands"
 
@@ -45,7 +45,7 @@ def _root(
     """PicMe: learn what makes a photo do well on Instagram, then curate an album."""
 
 
-for _module in (scrape, ingest, generate, features, train, curate, review):
+for _module in (scrape, ingest, generate, features, train, curate, review, suggest):
     _module.register(app)
 
 for _entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):

@@ -16,8 +16,15 @@ def register(app: typer.Typer) -> None:
 
         With no options (--model auto): the candidates are cross-validated on the training
         accounts and the best one is trained; it becomes champion only if it beats the
-        heuristic, the baselines and the current champion on the test split."""
+        heuristic, the baselines and the current champion on the test split. With
+        --personal: your own ranker from your review feedback (model picme-personal)."""
         from picme.settings import get_settings
+
+        if config.personal:
+            from picme.training.personal import train_personal
+
+            typer.echo(train_personal(config, settings=get_settings()).summary())
+            return
         from picme.training.run import train_and_register
 
         result = train_and_register(config, settings=get_settings())

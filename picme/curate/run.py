@@ -40,6 +40,7 @@ from picme.registry.status import no_champion_reason
 from picme.scoring import api as scoring_api
 from picme.scoring.base import Scorer
 from picme.scoring.heuristic import HeuristicScorer
+from picme.scoring.personal import PersonalScorer
 from picme.settings import Settings, get_settings
 from picme.util.generations import check_owned, new_generation
 
@@ -237,6 +238,8 @@ def curate(
     handoff = hand_off(album, out, picks_dir, config, read, written.picks, scorer.name)
     if config.model is None and isinstance(scorer, HeuristicScorer):
         notes.insert(0, no_champion_reason(settings))
+    if isinstance(scorer, PersonalScorer):
+        notes.insert(0, scorer.describe())
     return CurationResult(
         album=album,
         out_dir=out,

@@ -24,6 +24,7 @@ from picme.registry.tracking import champion_version, store_missing
 from picme.scoring.base import Scorer
 from picme.scoring.heuristic import HEURISTIC, HeuristicScorer
 from picme.scoring.model import load_model_scorer
+from picme.scoring.personal import load_personal, personal_champion
 from picme.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,22 @@ def champion_uri(settings: Settings | None = None) -> str | None:
     return f"models:/{settings.model_name}@{CHAMPION_ALIAS}"
 
 
-def load_scorer(spec: str | None = None, settings: Settings | None = None) -> Scorer:
+def load_scorer(
+    spec: str | None = None, settings: Settings | None = None, *, personal: bool = True
+) -> Scorer:
     """``"heuristic"``, any MLflow model URI (``models:/name@alias``, ``runs:/id/model``,
-    a local model folder), or None for the champion if one exists, else the heuristic."""
+    a local model folder), or None for the champion if one exists, else the heuristic.
+
+    With None and ``personal``, the personal ranker (``picme-personal@champion``) comes
+    first when one exists, composed with the general scorer it was trained on top of
+    (:mod:`picme.scoring.personal`); its ``describe()`` says so in one line."""
     settings = settings or get_settings()
     if spec is not None and spec.strip().lower() == HEURISTIC:
         return HeuristicScorer()
+    if (spec is None or not spec.strip()) and personal:
+        found = personal_champion(settings)
+        if found is not None:
+            return _load_personal(settings, *found)
     if spec is None or not spec.strip():
         uri = champion_uri(settings)
         if uri is None:
@@ -62,4 +73,17 @@ def load_scorer(spec: str | None = None, settings: Settings | None = None) -> Sc
         raise InputError(
             f"cannot load model {spec!r}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
             f"(give 'heuristic', a models:/ or runs:/ URI, or train one with `picme train`)"
+        ) from exc
+
+
+def _load_personal(settings: Settings, version: str, base_spec: str) -> Scorer:
+    try:
+        return load_personal(settings, version, base_spec)
+    except PicmeError:
+        raise
+    except Exception as exc:  # mlflow raises many types; the user needs one line
+        raise InputError(
+            f"cannot load the personal ranker picme-personal version {version} (on top of "
+            f"{base_spec}): {type(exc).__name__}: {str(exc).splitlines()[0]}; give --model "
+            "to score with another model"
         ) from exc

@@ -21,3 +21,11 @@ class GenerateConfig(BaseModel):
         description="Log likes per unit of the planted image quality (0: likes do not "
         "follow the images at all, a sample with nothing to learn).",
     )
+    best_hour: int | None = Field(
+        default=None,
+        description="A UTC hour (0-23) whose posts get --hour-lift more log likes, posting "
+        "times then spread over the whole day (default: no planted best hour).",
+    )
+    hour_lift: float = Field(
+        default=0.8, description="Log likes added to posts made in --best-hour."
+    )

@@ -47,6 +47,7 @@ from picme.synthetic.sample_images import render_image
 
 BETA = 0.6  # log-likes per unit of latent quality
 NOISE_SIGMA = 0.35  # per-post residual noise of log likes
+HOUR_LIFT = 0.8  # log-likes of the planted best hour, when one is asked for
 HIDDEN_RATE = 0.04
 CAROUSEL_RATE = 0.1
 VIDEO_RATE = 0.08
@@ -110,11 +111,18 @@ def generate_sample(
     seed: int = 0,
     image_size: int = 256,
     signal: float = BETA,
+    best_hour: int | None = None,
+    hour_lift: float = HOUR_LIFT,
 ) -> SampleSummary:
     """Write raw/<account>/ instaloader trees (see docs/data.md); deterministic per seed.
 
     ``signal``: log likes per unit of the latent image quality (0 plants no image signal
-    at all: the images still vary, the likes do not follow them)."""
+    at all: the images still vary, the likes do not follow them). ``best_hour``: a UTC
+    hour whose posts get ``hour_lift`` more log likes, every account alike; posting times
+    are then spread over the whole day, so every hour has posts (None, the default, plants
+    no such hour and leaves the sample exactly as before)."""
+    if best_hour is not None and not 0 <= best_hour <= 23:
+        raise InputError(f"generate: --best-hour takes a UTC hour 0-23 (got {best_hour})")
     if n_accounts < 1 or posts_per_account < 1:
         raise InputError("generate: --accounts and --posts must be at least 1")
     if image_size < 32:
@@ -135,10 +143,14 @@ def generate_sample(
     )
 
     for a, username in enumerate(names):
-        account = draw_account(a, username, names, float(sizes[a]), posts_per_account, out, rng)
+        account = draw_account(
+            a, username, names, float(sizes[a]), posts_per_account, out, rng,
+            all_day=best_hour is not None,
+        )  # fmt: skip
         for p, taken in enumerate(account.times):
             gi = a * posts_per_account + p
-            post = _draw_post(account, gi, taken, forced, image_size, rng, signal)
+            lift = hour_lift if taken.hour == best_hour else 0.0
+            post = _draw_post(account, gi, taken, forced, image_size, rng, signal, lift)
             _write_post(account, post, p, rng, summary)
         _write_account_files(account)
 
@@ -160,6 +172,8 @@ def generate_from_config(config: GenerateConfig, raw_dir: Path) -> SampleSummary
         seed=config.seed,
         image_size=config.image_size,
         signal=config.signal,
+        best_hour=config.best_hour,
+        hour_lift=config.hour_lift,
     )
 
 
@@ -193,6 +207,7 @@ def _draw_post(
     image_size: int,
     rng: np.random.Generator,
     signal: float = BETA,
+    hour_effect: float = 0.0,
 ) -> _Post:
     from instaloader import Post
 
@@ -210,6 +225,7 @@ def _draw_post(
         + account.account_effect
         + signal * q
         + tod
+        + hour_effect
         + kind_effect
         + float(rng.normal(0, NOISE_SIGMA))
     )

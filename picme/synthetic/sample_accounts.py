@@ -107,8 +107,11 @@ def draw_account(
     posts_per_account: int,
     out: Path,
     rng: np.random.Generator,
+    *,
+    all_day: bool = False,
 ) -> Account:
-    """Account number ``a`` with its folder under ``out`` and its posting times."""
+    """Account number ``a`` with its folder under ``out`` and its posting times (spread
+    evenly over the day with ``all_day``)."""
     theme = THEMES[a % len(THEMES)]
     userid = int(rng.integers(10**9, 6 * 10**10))
     growth = float(rng.uniform(0.0, 0.04))
@@ -119,7 +122,7 @@ def draw_account(
     followees = int(rng.integers(150, 1500))
     target = out / username
     target.mkdir(parents=True, exist_ok=True)
-    times = post_times(posts_per_account, utc_offset, rng)
+    times = post_times(posts_per_account, utc_offset, rng, all_day=all_day)
     return Account(
         username=username,
         theme=theme,
@@ -147,14 +150,20 @@ def caption(theme: dict[str, Any], rng: np.random.Generator, others: list[str]) 
     return text + "\n\n" + " ".join(f"#{t}" for t in tags)
 
 
-def post_times(n: int, utc_offset_h: int, rng: np.random.Generator) -> list[datetime]:
-    """Posting times over SPAN_DAYS with a daily rhythm (local lunch and evening peaks)."""
+def post_times(
+    n: int, utc_offset_h: int, rng: np.random.Generator, *, all_day: bool = False
+) -> list[datetime]:
+    """Posting times over SPAN_DAYS with a daily rhythm (local lunch and evening peaks), or
+    at any hour alike with ``all_day``."""
     start = SCRAPE_TIME - timedelta(days=SPAN_DAYS)
     days = np.sort(rng.uniform(0.0, SPAN_DAYS - 0.5, n))
     seen: set[datetime] = set()
     out: list[datetime] = []
     for d in days:
-        local_hour = rng.normal(12.5, 1.2) if rng.random() < 0.35 else rng.normal(19.5, 1.8)
+        if all_day:
+            local_hour = float(rng.uniform(0.0, 24.0))
+        else:
+            local_hour = rng.normal(12.5, 1.2) if rng.random() < 0.35 else rng.normal(19.5, 1.8)
         day0 = start.replace(hour=0, minute=0, second=0) + timedelta(days=int(d))
         t = day0 + timedelta(hours=float(local_hour) - utc_offset_h)
         t = t.replace(microsecond=0) + timedelta(seconds=int(rng.integers(0, 60)))

@@ -62,6 +62,14 @@ class TrainConfig:
         "as their mean and interval; the model is then fitted on all training accounts "
         "(auto uses 5 folds unless given).",
     )
+    personal: bool = Field(
+        default=False,
+        description="Train your personal ranker (model picme-personal) from your keep/reject "
+        "feedback, on top of the champion's score; it is promoted only if it beats the "
+        "champion and the heuristic on held-out feedback (--model: auto, ranker or "
+        "linear-pairwise).",
+        json_schema_extra={"cli": "--personal"},
+    )
     register: bool = Field(
         default=True, description="Register the model in MLflow and let the champion gate decide."
     )

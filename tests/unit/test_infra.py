@@ -161,7 +161,7 @@ def test_train_parameters_are_the_cli_options() -> None:
     options = cli_fields(TrainConfig)
     assert list(options) == [
         "model", "loss", "epochs", "batch_size", "lr", "image_size", "arch", "weights",
-        "from_scratch", "embeddings", "cv", "register", "devices", "seed",
+        "from_scratch", "embeddings", "cv", "personal", "register", "devices", "seed",
     ]  # fmt: skip
     assert {name: fields[name]["description"] for name in options} == {
         name: info.description for name, info in options.items()
