@@ -4,6 +4,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.training.config import TrainConfig
 
 
@@ -17,8 +18,13 @@ def register(app: typer.Typer) -> None:
         With no options (--model auto): the candidates are cross-validated on the training
         accounts and the best one is trained; it becomes champion only if it beats the
         heuristic, the baselines and the current champion on the test split."""
+        from picme.cli.checks import need_training_table
         from picme.settings import get_settings
+
+        settings = get_settings()
+        need_training_table(settings)
+        # Lightning, torch and MLflow load only once there is something to train on.
         from picme.training.run import train_and_register
 
-        result = train_and_register(config, settings=get_settings())
-        typer.echo(result.summary())
+        result = train_and_register(config, settings=settings)
+        say(result.summary())

@@ -42,6 +42,7 @@ from picme.lake.report import IngestReport
 from picme.lake.scan import Target, find_targets, map_images, meta_base, scan_target
 from picme.lake.stored import Stat, Stored
 from picme.settings import Settings, get_settings
+from picme.util import progress
 from picme.util.generations import sweep
 from picme.util.locks import exclusive
 
@@ -111,7 +112,10 @@ def _ingest(targets: list[Path], settings: Settings, report: IngestReport) -> No
     stored = Stored.read(settings)
     # Scan every folder first: then the image checks can start before the metadata parse.
     found = _scan(targets, stored, report)
-    with MediaChecker(list(found.to_check), settings.n_workers()) as checker:
+    with (
+        progress.task("ingest: checking images", total=len(found.to_check)) as images,
+        MediaChecker(list(found.to_check), settings.n_workers(), images) as checker,
+    ):
         read = _read(found, stored, report)
         checks = checker.results()
     inspected = [
@@ -172,17 +176,27 @@ def _read(found: Found, stored: Stored, report: IngestReport) -> Read:
     """Parse every file the lake does not hold unchanged."""
     context = offline_context()
     read = Read()
-    for tgt in found.targets:
-        for snap in tgt.snapshots:
-            try:
-                read.profiles.extend(snapshot_rows(snap))
-            except BadFile as exc:
-                report.skip(snap, "bad profile snapshot", str(exc))
-        for meta in tgt.meta:
-            _read_meta(context, tgt, meta, found, stored, read, report)
-        for rmeta, stamp in tgt.refresh:
-            _read_refresh(context, tgt, rmeta, stamp, stored, read, report)
+    files = sum(len(t.snapshots) + len(t.meta) + len(t.refresh) for t in found.targets)
+    with progress.task("ingest: reading posts", total=files) as bar:
+        for tgt in found.targets:
+            _read_target(context, tgt, found, stored, read, report)
+            bar.advance(len(tgt.snapshots) + len(tgt.meta) + len(tgt.refresh))
     return read
+
+
+def _read_target(
+    context: Any, tgt: Target, found: Found, stored: Stored, read: Read, report: IngestReport
+) -> None:
+    """Parse one target's snapshot, post and refresh files."""
+    for snap in tgt.snapshots:
+        try:
+            read.profiles.extend(snapshot_rows(snap))
+        except BadFile as exc:
+            report.skip(snap, "bad profile snapshot", str(exc))
+    for meta in tgt.meta:
+        _read_meta(context, tgt, meta, found, stored, read, report)
+    for rmeta, stamp in tgt.refresh:
+        _read_refresh(context, tgt, rmeta, stamp, stored, read, report)
 
 
 def _read_meta(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from picme.lake.parse import safe
+from picme.util import progress
 from picme.util.pool import map_chunks
 
 _HASH_CHUNK = 1 << 20
@@ -91,8 +92,10 @@ class MediaChecker:
     MIN_FOR_PROCESSES = 256
     CHUNK = 64
 
-    def __init__(self, paths: list[str], workers: int) -> None:
+    def __init__(self, paths: list[str], workers: int, task: progress.Task | None = None) -> None:
         self.paths = paths
+        # Advanced from the collecting thread: a Task may be called from any thread.
+        self.task = task or progress.NullTask()
         self.workers = 1
         if workers > 1 and len(paths) >= self.MIN_FOR_PROCESSES:
             self.workers = min(workers, max(2, len(paths) // self.CHUNK))
@@ -120,6 +123,7 @@ class MediaChecker:
                 if self._stop.is_set():
                     break
                 self._done.update(zip(chunk, rows, strict=True))
+                self.task.advance(len(chunk))
         except BaseException as exc:  # handed to the caller by results()
             self._error = exc
         finally:
@@ -137,7 +141,11 @@ class MediaChecker:
     def results(self) -> dict[str, dict[str, Any]]:
         """Check result by path, every path of ``paths`` included."""
         if self._thread is None:
-            return {p: inspect_image(Path(p)) for p in self.paths}
+            checked = {}
+            for p in self.paths:
+                checked[p] = inspect_image(Path(p))
+                self.task.advance()
+            return checked
         self._thread.join()
         if self._error is not None:
             raise self._error

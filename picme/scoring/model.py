@@ -21,6 +21,7 @@ from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
 from picme.scoring.ranker import RankerScorer
 from picme.scoring.saliency import saliency_map
+from picme.util import progress
 
 if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
@@ -104,12 +105,17 @@ def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
 
 def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScorer:
     """The scorer of a model logged by ``picme train``: a network or a tabular ranker."""
-    import mlflow.pyfunc
+    with progress.task(f"loading model {uri}"):
+        import mlflow.pyfunc
 
+        use_tracking(settings)
+        loaded = mlflow.pyfunc.load_model(uri)
+    return _scorer_of(loaded, uri, settings)
+
+
+def _scorer_of(loaded: Any, uri: str, settings: Settings) -> ModelScorer | RankerScorer:
     from picme.models.ranker_pyfunc import PicmeRankerPyfunc
 
-    use_tracking(settings)
-    loaded = mlflow.pyfunc.load_model(uri)
     inner = loaded.unwrap_python_model()
     reg_name, version = _version_of(uri, settings)
     if isinstance(inner, PicmeRankerPyfunc):
