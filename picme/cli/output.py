@@ -41,6 +41,8 @@ ECHOED = frozenset({"picme.dataset.build", "picme.training.promote"})
 
 class _State:
     verbosity = NORMAL
+    # Stops the live progress display: the result goes below the finished bars.
+    finish_progress: Callable[[], None] = staticmethod(lambda: None)
 
 
 _state = _State()
@@ -53,6 +55,7 @@ def verbosity() -> int:
 def say(text: str) -> None:
     """A command's result on stdout, unless ``-q``."""
     if _state.verbosity > QUIET:
+        _state.finish_progress()
         typer.echo(text)
 
 
@@ -114,6 +117,8 @@ def quiet_libraries(level: int, terminal: bool) -> None:
     """Switch off what third-party libraries print by themselves, unless ``-v`` (or the
     user set the variable)."""
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+    after_import("mlflow", _mlflow_prints_to_logging)
+    after_import("lightning", _lightning_without_own_handler)
     if level >= VERBOSE:
         if not terminal:
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -124,13 +129,42 @@ def quiet_libraries(level: int, terminal: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category)
-    after_import("mlflow", _mute_mlflow_prints)
 
 
-def _mute_mlflow_prints(module: ModuleType) -> None:
+class _LinesToLog:
+    """A stream whose lines become INFO records of ``logger`` (for libraries that print)."""
+
+    def __init__(self, logger: str) -> None:
+        self.logger = logging.getLogger(logger)
+        self.partial = ""
+        # MLflow's autologging flips this around its calls; the policy is ours now.
+        self.enabled = True
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            if line.strip():
+                self.logger.info("%s", line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _mlflow_prints_to_logging(module: ModuleType) -> None:
+    # MLflow prints its events ("Successfully registered model ...", "Created version
+    # ...") to a stream of its own, looked up at each call: as records they follow -q/-v.
     logging_utils = sys.modules.get("mlflow.utils.logging_utils")
     if logging_utils is not None:
-        logging_utils.disable_logging()  # type: ignore[attr-defined]
+        logging_utils.MLFLOW_LOGGING_STREAM = _LinesToLog("mlflow.events")  # type: ignore[attr-defined]
+
+
+def _lightning_without_own_handler(module: ModuleType) -> None:
+    # `import lightning` adds a stream handler of its own to the "lightning" logger, which
+    # also propagates to ours: every line twice. Ours is the one kept.
+    own = getattr(module, "_console", None)
+    if isinstance(own, logging.Handler):
+        logging.getLogger("lightning").removeHandler(own)
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
@@ -201,10 +235,11 @@ def configure(level: int, *, terminal: bool | None = None) -> Callable[[], None]
     else:
         reporter = progress.LineReporter(_plain_line, every=30.0, min_seconds=1.0)
     uninstall = progress.install(reporter)
+    _state.finish_progress = getattr(reporter, "stop", lambda: None)
 
     def undo() -> None:
-        if hasattr(reporter, "stop"):
-            reporter.stop()
+        _state.finish_progress()
+        _state.finish_progress = _State.finish_progress
         uninstall()
         root.removeHandler(handler)
 

@@ -19,12 +19,21 @@ if TYPE_CHECKING:
 
 
 class _RichTask:
-    def __init__(self, progress: Progress, task_id: TaskID) -> None:
+    def __init__(self, progress: Progress, task_id: TaskID, *, counted: bool) -> None:
         self.progress = progress
         self.task_id = task_id
+        self.counted = counted
+
+    def _count(self) -> None:
+        # "12/40" for a counted step; nothing for a spinner's (unknown) total.
+        if self.counted:
+            task = next(t for t in self.progress.tasks if t.id == self.task_id)
+            total = f"/{task.total:g}" if task.total is not None else ""
+            self.progress.update(self.task_id, count=f"{task.completed:g}{total}")
 
     def advance(self, n: float = 1) -> None:
         self.progress.advance(self.task_id, n)
+        self._count()
 
     def update(
         self,
@@ -41,6 +50,7 @@ class _RichTask:
             total=total,
             description=escape(description) if description is not None else None,
         )
+        self._count()
 
 
 class RichReporter:
@@ -54,7 +64,6 @@ class RichReporter:
     def _started(self) -> Progress:
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
@@ -68,7 +77,7 @@ class RichReporter:
                     SpinnerColumn(finished_text="[green]✓"),
                     TextColumn("[progress.description]{task.description}"),
                     BarColumn(),
-                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[count]}"),
                     TimeElapsedColumn(),
                     TimeRemainingColumn(),
                     console=self.console,
@@ -83,18 +92,22 @@ class RichReporter:
 
         progress = self._started()
         # Descriptions may hold scraped names or album paths: never read as markup.
-        task_id = progress.add_task(escape(description), total=total)
-        handle = _RichTask(progress, task_id)
+        task_id = progress.add_task(escape(description), total=total, count="")
+        handle = _RichTask(progress, task_id, counted=total is not None)
+        handle.advance(0)
         try:
             yield handle
         except BaseException:
             progress.remove_task(task_id)
             raise
         task = next(t for t in progress.tasks if t.id == task_id)
-        if task.total is None or task.completed < task.total:
-            # An unknown total, or a step that ended early (early stopping): the count
-            # reached is the total, so the spinner turns into a tick.
+        if task.total is None:
+            progress.update(task_id, total=1, completed=1)
+        elif task.completed < task.total:
+            # A step that ended early (early stopping): the count reached is the total,
+            # so the spinner turns into a tick.
             progress.update(task_id, total=task.completed)
+        handle.advance(0)
 
     def stop(self) -> None:
         with self._lock:
