@@ -98,6 +98,10 @@ class CliHandler(logging.Handler):
         super().__init__(logging.DEBUG)
         self.verbosity = level
         self.console = console
+        # Unused for the line itself (see render), but Prefect leaves the root logger alone
+        # only when a handler there has a formatter: without one, a flow run would replace
+        # this handler with Prefect's own console handler.
+        self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         if not shown(record, self.verbosity):
@@ -161,10 +165,14 @@ def _mlflow_prints_to_logging(module: ModuleType) -> None:
 
 def _lightning_without_own_handler(module: ModuleType) -> None:
     # `import lightning` adds a stream handler of its own to the "lightning" logger, which
-    # also propagates to ours: every line twice. Ours is the one kept.
-    own = getattr(module, "_console", None)
-    if isinstance(own, logging.Handler):
-        logging.getLogger("lightning").removeHandler(own)
+    # also propagates to ours: every line twice. Its sub-packages add one and stop
+    # propagating when they are imported before logging is set up. Ours is the one kept.
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler:
+                logger.removeHandler(handler)
+        logger.propagate = True
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
