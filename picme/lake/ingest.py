@@ -112,10 +112,7 @@ def _ingest(targets: list[Path], settings: Settings, report: IngestReport) -> No
     stored = Stored.read(settings)
     # Scan every folder first: then the image checks can start before the metadata parse.
     found = _scan(targets, stored, report)
-    with (
-        progress.task("ingest: checking images", total=len(found.to_check)) as images,
-        MediaChecker(list(found.to_check), settings.n_workers(), images) as checker,
-    ):
+    with MediaChecker(list(found.to_check), settings.n_workers()) as checker:
         read = _read(found, stored, report)
         checks = checker.results()
     inspected = [

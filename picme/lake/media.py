@@ -9,6 +9,7 @@ decoder fault) costs only that file, which is then recorded as unreadable.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import threading
 from collections.abc import Generator
@@ -83,6 +84,9 @@ def crashed(path: str) -> dict[str, Any]:
     }
 
 
+CHECKING = "ingest: checking images"
+
+
 class MediaChecker:
     """Checks ``paths`` beside the caller's own work; ``results()`` waits for them.
 
@@ -92,10 +96,8 @@ class MediaChecker:
     MIN_FOR_PROCESSES = 256
     CHUNK = 64
 
-    def __init__(self, paths: list[str], workers: int, task: progress.Task | None = None) -> None:
+    def __init__(self, paths: list[str], workers: int) -> None:
         self.paths = paths
-        # Advanced from the collecting thread: a Task may be called from any thread.
-        self.task = task or progress.NullTask()
         self.workers = 1
         if workers > 1 and len(paths) >= self.MIN_FOR_PROCESSES:
             self.workers = min(workers, max(2, len(paths) // self.CHUNK))
@@ -104,8 +106,12 @@ class MediaChecker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.in_processes:
+            # In a copy of the caller's context: the progress reporter goes with it.
             self._thread = threading.Thread(
-                target=self._collect, name="picme-media-checks", daemon=True
+                target=contextvars.copy_context().run,
+                args=(self._collect,),
+                name="picme-media-checks",
+                daemon=True,
             )
             self._thread.start()
 
@@ -119,11 +125,12 @@ class MediaChecker:
             check_images, chunks, self.workers, on_crash=crashed, preload=(__name__,)
         )
         try:
-            for chunk, rows in zip(chunks, results, strict=True):
-                if self._stop.is_set():
-                    break
-                self._done.update(zip(chunk, rows, strict=True))
-                self.task.advance(len(chunk))
+            with progress.task(CHECKING, total=len(self.paths)) as bar:
+                for chunk, rows in zip(chunks, results, strict=True):
+                    if self._stop.is_set():
+                        break
+                    self._done.update(zip(chunk, rows, strict=True))
+                    bar.advance(len(chunk))
         except BaseException as exc:  # handed to the caller by results()
             self._error = exc
         finally:
@@ -141,11 +148,7 @@ class MediaChecker:
     def results(self) -> dict[str, dict[str, Any]]:
         """Check result by path, every path of ``paths`` included."""
         if self._thread is None:
-            checked = {}
-            for p in self.paths:
-                checked[p] = inspect_image(Path(p))
-                self.task.advance()
-            return checked
+            return {p: inspect_image(Path(p)) for p in progress.track(self.paths, CHECKING)}
         self._thread.join()
         if self._error is not None:
             raise self._error
