@@ -55,6 +55,7 @@ def _root(
         "--verbose",
         "-v",
         count=True,
+        show_default=False,
         help="Also show other libraries' messages and warnings (-vv: debug).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
