@@ -160,6 +160,8 @@ def repl(con: duckdb.DuckDBPyConnection, fmt: str, max_rows: int) -> int:
 
     interactive = sys.stdin.isatty()
     if interactive:
+        import readline  # noqa: F401  # line editing and history for input()
+
         _console().print(f"PicMe lake: views {', '.join(_views(con))}. {HELP}", highlight=False)
     failed = False
     buffer: list[str] = []

@@ -134,3 +134,29 @@ def test_verbose_keeps_bars_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) 
     assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
     output.quiet_libraries(VERBOSE, terminal=False)
     assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+
+
+def test_a_flow_run_keeps_the_cli_handler(tmp_path: Path) -> None:
+    # Prefect applies its logging configuration when it is imported and per flow run; it
+    # replaces the root logger's handlers unless one looks like the application's own.
+    import os
+    import subprocess
+
+    script = (
+        "import logging\n"
+        "from picme.cli import output\n"
+        "output.configure(output.NORMAL, terminal=False)\n"
+        "from prefect.logging.configuration import setup_logging\n"
+        "setup_logging(incremental=False)\n"
+        "names = [type(h).__name__ for h in logging.getLogger().handlers]\n"
+        "logging.getLogger('prefect.flow_runs').info('Finished in state Completed()')\n"
+        "logging.getLogger('picme.demo').info('one event')\n"
+        "print(names)\n"
+    )
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['CliHandler']"
+    assert out.stderr == "one event\n"
