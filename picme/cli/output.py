@@ -214,22 +214,31 @@ def after_import(name: str, then: Callable[[ModuleType], None]) -> None:
 
 def configure(level: int, *, terminal: bool | None = None) -> Callable[[], None]:
     """Set up logging, the libraries' own output and the progress reporter for one command;
-    returns the function that undoes it (stops the bars, removes the handler)."""
+    returns the function that undoes it (stops the bars, removes the handler, puts back the
+    variables, warning filters and logging levels it changed). The hooks that already ran
+    stay: Lightning keeps no handler of its own, MLflow's prints stay log records."""
     from rich.console import Console
 
     _state.verbosity = level
     console = Console(stderr=True)
     terminal = console.is_terminal if terminal is None else terminal
+    # What undo() puts back, so that a command run inside a longer-lived process (a test,
+    # a notebook) leaves it as it was.
+    environ = dict(os.environ)
+    saved_warnings = warnings.catch_warnings()
+    saved_warnings.__enter__()
+    root = logging.getLogger()
+    root_level = root.level
+    chatty_levels = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "urllib3")}
     quiet_libraries(level, terminal)
 
-    root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, CliHandler)]:
         root.removeHandler(old)
     handler = CliHandler(level, console if terminal else None)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if level >= DEBUG else logging.INFO)
     logging.captureWarnings(True)
-    for chatty in ("httpx", "httpcore", "urllib3"):
+    for chatty in chatty_levels:
         # One line per HTTP request even at -v would bury everything else.
         logging.getLogger(chatty).setLevel(logging.DEBUG if level >= DEBUG else logging.WARNING)
 
@@ -250,6 +259,14 @@ def configure(level: int, *, terminal: bool | None = None) -> Callable[[], None]
         _state.finish_progress = _State.finish_progress
         uninstall()
         root.removeHandler(handler)
+        root.setLevel(root_level)
+        for name, chatty_level in chatty_levels.items():
+            logging.getLogger(name).setLevel(chatty_level)
+        logging.captureWarnings(False)
+        saved_warnings.__exit__(None, None, None)
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _AfterImport)]
 
     return undo
 

@@ -160,3 +160,17 @@ def test_a_flow_run_keeps_the_cli_handler(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['CliHandler']"
     assert out.stderr == "one event\n"
+
+
+def test_a_command_run_in_process_leaves_the_process_as_it_was() -> None:
+    import os
+    import warnings
+
+    root = logging.getLogger()
+    before = (dict(os.environ), list(warnings.filters), root.level, list(root.handlers))
+    undo = output.configure(NORMAL, terminal=False)
+    assert any(isinstance(h, CliHandler) for h in root.handlers)
+    undo()
+    after = (dict(os.environ), list(warnings.filters), root.level, list(root.handlers))
+    assert after == before
+    assert not any(isinstance(f, output._AfterImport) for f in sys.meta_path)

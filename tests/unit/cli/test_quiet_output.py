@@ -44,10 +44,12 @@ FIT = textwrap.dedent(
     """
     import sys
     from picme.cli import output
+    from picme.util import progress
 
     for level in (output.NORMAL, output.VERBOSE):
         # As in `picme train`: logging is set up before Lightning is imported.
         undo = output.configure(level, terminal=False)
+        progress.current().min_seconds = 0.0  # a line for the step however quick it was
         print(f"=== {level}", file=sys.stderr, flush=True)
         from picme.models.table import load_pairs_frame, load_training_frame
         from picme.settings import get_settings
@@ -83,3 +85,4 @@ def test_lightning_is_quiet_by_default_and_never_says_a_line_twice(tmp_path: Pat
     assert "info lightning.pytorch.utilities.rank_zero: GPU available" in verbose
     lines = [line for line in verbose.splitlines() if "py.warnings" not in line]
     assert len(lines) == len(set(lines)), verbose
+    assert lines[-1].startswith("training metadata: epoch 2/2 ")
