@@ -16,7 +16,6 @@ still imports none of them.
 from __future__ import annotations
 
 import importlib.abc
-import importlib.machinery
 import importlib.util
 import logging
 import os
@@ -257,6 +256,7 @@ def configure(level: int, *, terminal: bool | None = None) -> Callable[[], None]
     def undo() -> None:
         _state.finish_progress()
         _state.finish_progress = _State.finish_progress
+        _state.verbosity = _State.verbosity
         uninstall()
         root.removeHandler(handler)
         root.setLevel(root_level)
