@@ -13,6 +13,7 @@ import os
 import typer
 
 from picme.cli.common import user_errors
+from picme.cli.output import say
 
 # Set before Prefect is imported: no telemetry calls, and a temporary API server that may
 # take a while to start on a busy 2-core machine.
@@ -58,10 +59,10 @@ def register(app: typer.Typer) -> None:
         )
         trained = result.train
         if trained.train is not None:
-            typer.echo(trained.train.summary)
+            say(trained.train.summary)
         else:
-            typer.echo(f"training skipped: {trained.reason}")
+            say(f"training skipped: {trained.reason}")
         if result.curate is not None:
-            typer.echo(result.curate.summary())
-        typer.echo("")
-        typer.echo(where_text(result.where))
+            say(result.curate.summary())
+        say("")
+        say(where_text(result.where))

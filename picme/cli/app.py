@@ -7,14 +7,26 @@ imports flows, and the one edge is declared in pyproject.toml."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from importlib.metadata import entry_points
 
 import typer
 
 from picme import __version__
-from picme.cli import curate, errors, features, generate, ingest, review, scrape, suggest, train
+from picme.cli import (
+    curate,
+    errors,
+    features,
+    generate,
+    ingest,
+    options,
+    output,
+    review,
+    scrape,
+    sql,
+    suggest,
+    train,
+)
 
 PLUGIN_GROUP = "picme.commands"
 
@@ -24,6 +36,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=options.PlainTypesGroup,
 )
 
 
@@ -35,17 +48,31 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(
         False, "--debug", help="Show the full traceback of an error (or PICME_DEBUG=1)."
     ),
+    verbose: int = typer.Option(
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        show_default=False,
+        help="Also show other libraries' messages and warnings (-vv: debug).",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print errors only."),
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_show_version, help="Print the version."
     ),
 ) -> None:
     """PicMe: learn what makes a photo do well on Instagram, then curate an album."""
+    if quiet and verbose:
+        raise typer.BadParameter("give -q or -v, not both")
+    level = output.QUIET if quiet else min(output.NORMAL + verbose, output.DEBUG)
+    ctx.call_on_close(output.configure(level))
 
 
-for _module in (scrape, ingest, generate, features, train, curate, review, suggest):
+for _module in (scrape, ingest, generate, features, train, curate, review, suggest, sql):
     _module.register(app)
 
 for _entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
@@ -55,7 +82,6 @@ for _entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
 def main() -> None:
     """Entry point: every fault is one line (see picme.cli.errors), exit 2; Ctrl-C 130,
     SIGTERM 143."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     sys.exit(errors.run(lambda: app(standalone_mode=False)))
 
 

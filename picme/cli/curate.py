@@ -8,6 +8,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.curate.config import CurateConfig
 
 
@@ -20,9 +21,12 @@ def register(app: typer.Typer) -> None:
         config: CurateConfig = None,  # type: ignore[assignment]  # filled by config_options
     ) -> None:
         """Score an album, group near-duplicates, pick diverse highlights, explain each."""
-        # Imported here: the curation modules load OpenCV and SciPy, `picme --help` need not.
+        from picme.cli.checks import need_album
+
+        need_album(album)
+        # Imported here, after the check: the curation modules load OpenCV and SciPy.
         from picme.curate import run
         from picme.settings import get_settings
 
         result = run.curate(album, config, settings=get_settings())
-        typer.echo(result.summary())
+        say(result.summary())

@@ -7,6 +7,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.synthetic.config import GenerateConfig
 
 
@@ -22,4 +23,4 @@ def register(app: typer.Typer) -> None:
         from picme.synthetic.instagram import generate_from_config
 
         summary = generate_from_config(config, get_settings().raw_dir)
-        typer.echo(summary.summary())
+        say(summary.summary())

@@ -8,6 +8,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.lake.config import IngestConfig
 
 
@@ -26,4 +27,4 @@ def register(app: typer.Typer) -> None:
         from picme.lake.ingest import ingest
 
         report = ingest(config.model_copy(update={"raw_dirs": list(raw_dir or [])}))
-        typer.echo(report.summary())
+        say(report.summary())

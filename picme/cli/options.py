@@ -78,3 +78,45 @@ def config_options(config_cls: type, *, param: str = "config") -> Callable[[F], 
         return command  # type: ignore[return-value]
 
     return decorate
+
+
+# How a value is named in --help: click's words instead of typer's Python type tags.
+_TYPE_WORDS = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "path": "PATH", "bool": ""}
+
+
+def _type_word(param: Any, ctx: Any) -> str | None:
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    label = str(param.display_type(ctx)).removeprefix("<").removesuffix(">")
+    inner = label.removeprefix("list[").removesuffix("]")
+    word = _TYPE_WORDS.get(inner.lower(), inner.upper() if inner.isidentifier() else inner)
+    return word or None
+
+
+def plain_types(command: Any, ctx: Any) -> None:
+    """Show a command's value types as TEXT, INTEGER, PATH (and nothing for flags) instead
+    of typer's ``<str>``, ``<int>``, ``<bool>``. typer renders ``display_type_rich``; it is
+    replaced per parameter, the help option included, so that plug-in commands get it too."""
+    params = list(getattr(command, "params", []))
+    help_option = command.get_help_option(ctx)
+    if help_option is not None:
+        params.append(help_option)
+    for param in params:
+        if hasattr(param, "display_type") and not hasattr(param, "_picme_plain"):
+            word = _type_word(param, ctx)
+            param.display_type_rich = lambda ctx, _w=word: _w
+            param._picme_plain = True
+
+
+class PlainTypesGroup(typer.core.TyperGroup):
+    """The ``picme`` group: its own help and every sub-command's use :func:`plain_types`."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            plain_types(command, ctx)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        plain_types(self, ctx)
+        super().format_help(ctx, formatter)

@@ -8,6 +8,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.review.config import ReviewConfig
 
 
@@ -31,11 +32,11 @@ def register(app: typer.Typer) -> None:
             serve.check_bind(config)  # a refused --host fails before any curation runs
         review_session = session.open_session(album, config, get_settings())
         if review_session.curated_now:
-            typer.echo(f"curated {review_session.album} first, into {review_session.out}")
+            say(f"curated {review_session.album} first, into {review_session.out}")
         if config.export:
-            typer.echo(export.export_review(review_session, config.export_dir, xmp=xmp).summary())
+            say(export.export_review(review_session, config.export_dir, xmp=xmp).summary())
             return
         try:
             serve.serve(review_session, config, announce=lambda line: typer.echo(line), xmp=xmp)
         except KeyboardInterrupt:
-            typer.echo("review stopped; every decision was stored as it was made")
+            say("review stopped; every decision was stored as it was made")

@@ -6,6 +6,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.scrape.config import ScrapeConfig
 
 
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
         except ScrapeError as exc:
             # What was saved before the run stopped is worth showing beside the reason.
             if exc.report is not None:
-                typer.echo(exc.report.summary())
+                say(exc.report.summary())
             raise
         except KeyboardInterrupt:
             typer.secho(
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(code=130) from None
-        typer.echo(report.summary())
+        say(report.summary())
         for line in report.errors:
             typer.secho(f"error: {line}", fg=typer.colors.RED, err=True)
         if report.errors:

@@ -4,6 +4,7 @@ import typer
 
 from picme.cli.common import user_errors
 from picme.cli.options import config_options
+from picme.cli.output import say
 from picme.training.config import TrainConfig
 
 
@@ -18,14 +19,18 @@ def register(app: typer.Typer) -> None:
         accounts and the best one is trained; it becomes champion only if it beats the
         heuristic, the baselines and the current champion on the test split. With
         --personal: your own ranker from your review feedback (model picme-personal)."""
+        from picme.cli.checks import need_training_table
         from picme.settings import get_settings
 
+        settings = get_settings()
         if config.personal:
             from picme.training.personal import train_personal
 
-            typer.echo(train_personal(config, settings=get_settings()).summary())
+            say(train_personal(config, settings=settings).summary())
             return
+        need_training_table(settings)
+        # Lightning, torch and MLflow load only once there is something to train on.
         from picme.training.run import train_and_register
 
-        result = train_and_register(config, settings=get_settings())
-        typer.echo(result.summary())
+        result = train_and_register(config, settings=settings)
+        say(result.summary())

@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from picme.scoring.base import Scorer
 from picme.scoring.heuristic import HeuristicScorer
 from picme.scoring.personal import PersonalScorer
 from picme.settings import Settings, get_settings
+from picme.util import progress as progress_api
 from picme.util.generations import check_owned, new_generation
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,8 @@ def _legacy_output(folder: Path) -> bool:
 def _load_scorer(model: str | None, settings: Settings) -> Scorer:
     try:
         # Through the module, looked up at each call: tests stand a fake registry in.
-        return scoring_api.load_scorer(model, settings)
+        with progress_api.task(f"loading the scorer ({model or 'champion'})"):
+            return scoring_api.load_scorer(model, settings)
     except PicmeError:
         raise
     except Exception as exc:  # a registry or model problem must read as one line
@@ -173,31 +175,6 @@ def _score_batch(scorer: Scorer, batch: list[Analysed], col: Collected) -> None:
         r.pixels = None
 
 
-def _progress(show: bool | None) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    enabled = console.is_terminal if show is None else show
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
-        transient=False,
-    )
-
-
 def curate(
     album: Path,
     config: CurateConfig,
@@ -210,8 +187,8 @@ def curate(
 
     ``config.model``: "heuristic", an MLflow model URI, or None for the registry's champion
     when one exists (else the heuristic). ``config.workers``: processes, 0 for the
-    settings' default (one per core), 1 to run in this process. ``progress``: show a
-    progress bar (default: when stderr is a terminal).
+    settings' default (one per core), 1 to run in this process. ``progress=False`` hides
+    the progress even when the caller installed a reporter (:mod:`picme.util.progress`).
     """
     started = time.perf_counter()
     if config.top < 1:
@@ -307,8 +284,8 @@ def _analyse(
     items = [(k, f.rel, f.path) for k, f in enumerate(photos)]
     col = Collected(len(photos))
     batch: list[Analysed] = []
-    with _progress(progress) as bar:
-        task = bar.add_task(label, total=len(items))
+    quiet = progress_api.silenced() if progress is False else nullcontext()
+    with quiet, progress_api.task(label, total=len(items)) as bar:
         for chunk in analyze_stream(items, cfg, workers, chunk_size=CHUNK):
             for r in chunk:
                 col.add(r)
@@ -317,7 +294,7 @@ def _analyse(
             if len(batch) >= SCORE_BATCH:
                 _score_batch(scorer, batch, col)
                 batch = []
-            bar.advance(task, len(chunk))
+            bar.advance(len(chunk))
         if batch:
             _score_batch(scorer, batch, col)
     return col

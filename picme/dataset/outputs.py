@@ -54,12 +54,9 @@ def write_outputs(
         publish(settings, ("training",))
 
 
-def update_views(settings: Settings, warnings: list[str]) -> bool:
-    """Point views in picme.duckdb at the lake, so `duckdb picme-data/picme.duckdb` can
-    explore it. The file is single-writer: when someone holds it, the build still succeeds
-    and says how to refresh the views later."""
-    import duckdb
-
+def view_statements(settings: Settings) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` over every lake table that exists: the views of
+    picme.duckdb, and of ``picme sql``'s in-memory database."""
     paths = lake_paths(settings)
     names = ("posts", "media", "image_features", "profiles", "training", "pairs", "exclusions")
     sources = {name: paths.table(name) for name in names}
@@ -76,6 +73,16 @@ def update_views(settings: Settings, warnings: list[str]) -> bool:
             "CREATE OR REPLACE VIEW post_observations AS SELECT * FROM read_parquet("
             f"{literal(pattern)}, union_by_name = true)"
         )
+    return statements
+
+
+def update_views(settings: Settings, warnings: list[str]) -> bool:
+    """Point views in picme.duckdb at the lake, so `duckdb picme-data/picme.duckdb` can
+    explore it. The file is single-writer: when someone holds it, the build still succeeds
+    and says how to refresh the views later."""
+    import duckdb
+
+    statements = view_statements(settings)
     try:
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(settings.duckdb_path)) as con:

@@ -16,6 +16,7 @@ from picme.dataset.config import FeaturesConfig
 from picme.dataset.params import query_parameters
 from picme.features.table import FeatureReport, update_image_features
 from picme.settings import Settings, get_settings
+from picme.util import progress
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ def run_features(
     features = update_image_features(settings)
     if on_summary is not None:
         on_summary(features.summary())
-    training = build_training_table(settings)
+    with progress.task("building the training table"):
+        training = build_training_table(settings)
     if on_summary is not None:
         on_summary(training.summary())
     return FeaturesResult(features=features, training=training)

@@ -27,6 +27,7 @@ from picme.lake.commit import roll_forward
 from picme.lake.paths import lake_paths
 from picme.lake.store import publish, pull
 from picme.settings import Settings, get_settings
+from picme.util import progress as progress_api
 from picme.util.atomic import write_parquet_atomic
 from picme.util.generations import sweep
 from picme.util.locks import exclusive
@@ -221,23 +222,10 @@ def _update(
     todo, n_total = _todo(media, known)
 
     report = FeatureReport(n_total=n_total, n_cached=n_total - len(todo))
-    if extract is None:
-        n_workers = workers if workers is not None else settings.n_workers()
-
-        def extract(paths: list[str], side: int) -> list[dict[str, Any]]:
-            return extract_features_for_paths(paths, workers=n_workers, max_side=side)
-
-    keep: list[dict[str, Any]] = []
-    for start in range(0, len(todo), CHUNK_IMAGES):
-        batch = todo[start : start + CHUNK_IMAGES]
-        kept = _keep(batch, extract([p for _, p in batch], max_side), report)
-        if kept:
-            part = parts_dir(settings) / f"part-{os.getpid()}-{start:09d}.parquet"
-            write_parquet_atomic(records_to_table(kept), part)
-            part_files.append(part)
-        keep.extend(kept)
-        if progress is not None:
-            progress(min(start + CHUNK_IMAGES, len(todo)), len(todo))
+    with progress_api.task("image features", total=len(todo)) as bar:
+        keep = _extract_parts(
+            settings, todo, part_files, report, bar, workers, max_side, progress, extract
+        )
     _count(keep, report)
     if keep or stale or parts is not None or not target.exists():
         new_table = records_to_table(keep)
@@ -249,6 +237,50 @@ def _update(
     report.table_path = target
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _extract_parts(
+    settings: Settings,
+    todo: list[tuple[str, str]],
+    part_files: list[Path],
+    report: FeatureReport,
+    bar: progress_api.Task,
+    workers: int | None,
+    max_side: int,
+    progress: Callable[[int, int], None] | None,
+    extract: Callable[[list[str], int], list[dict[str, Any]]] | None,
+) -> list[dict[str, Any]]:
+    """The records of ``todo``, saved as part files chunk by chunk."""
+    if extract is None:
+        n_workers = workers if workers is not None else settings.n_workers()
+
+        def extract(paths: list[str], side: int) -> list[dict[str, Any]]:
+            done = 0
+
+            def step(count: int, _total: int) -> None:
+                # Chunk by chunk within the batch: the bar moves while a batch runs.
+                nonlocal done
+                bar.advance(count - done)
+                done = count
+
+            return extract_features_for_paths(
+                paths, workers=n_workers, max_side=side, progress=step
+            )
+
+    keep: list[dict[str, Any]] = []
+    for start in range(0, len(todo), CHUNK_IMAGES):
+        batch = todo[start : start + CHUNK_IMAGES]
+        kept = _keep(batch, extract([p for _, p in batch], max_side), report)
+        if kept:
+            part = parts_dir(settings) / f"part-{os.getpid()}-{start:09d}.parquet"
+            write_parquet_atomic(records_to_table(kept), part)
+            part_files.append(part)
+        keep.extend(kept)
+        end = min(start + CHUNK_IMAGES, len(todo))
+        bar.update(completed=end)
+        if progress is not None:
+            progress(end, len(todo))
+    return keep
 
 
 def _merge(existing: pa.Table | None, parts: pa.Table | None) -> pa.Table | None:

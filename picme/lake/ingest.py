@@ -43,6 +43,7 @@ from picme.lake.report import IngestReport
 from picme.lake.scan import Target, find_targets, map_images, meta_base, scan_target
 from picme.lake.stored import Stat, Stored
 from picme.settings import Settings, get_settings
+from picme.util import progress
 from picme.util.generations import sweep
 from picme.util.locks import exclusive
 
@@ -175,17 +176,27 @@ def _read(found: Found, stored: Stored, report: IngestReport) -> Read:
     """Parse every file the lake does not hold unchanged."""
     context = offline_context()
     read = Read()
-    for tgt in found.targets:
-        for snap in tgt.snapshots:
-            try:
-                read.profiles.extend(snapshot_rows(snap))
-            except BadFile as exc:
-                report.skip(snap, "bad profile snapshot", str(exc))
-        for meta in tgt.meta:
-            _read_meta(context, tgt, meta, found, stored, read, report)
-        for rmeta, stamp in tgt.refresh:
-            _read_refresh(context, tgt, rmeta, stamp, stored, read, report)
+    files = sum(len(t.snapshots) + len(t.meta) + len(t.refresh) for t in found.targets)
+    with progress.task("ingest: reading posts", total=files) as bar:
+        for tgt in found.targets:
+            _read_target(context, tgt, found, stored, read, report)
+            bar.advance(len(tgt.snapshots) + len(tgt.meta) + len(tgt.refresh))
     return read
+
+
+def _read_target(
+    context: Any, tgt: Target, found: Found, stored: Stored, read: Read, report: IngestReport
+) -> None:
+    """Parse one target's snapshot, post and refresh files."""
+    for snap in tgt.snapshots:
+        try:
+            read.profiles.extend(snapshot_rows(snap))
+        except BadFile as exc:
+            report.skip(snap, "bad profile snapshot", str(exc))
+    for meta in tgt.meta:
+        _read_meta(context, tgt, meta, found, stored, read, report)
+    for rmeta, stamp in tgt.refresh:
+        _read_refresh(context, tgt, rmeta, stamp, stored, read, report)
 
 
 def _read_meta(

@@ -9,6 +9,7 @@ decoder fault) costs only that file, which is then recorded as unreadable.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import threading
 from collections.abc import Generator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from picme.lake.parse import safe
+from picme.util import progress
 from picme.util.pool import map_chunks
 
 _HASH_CHUNK = 1 << 20
@@ -82,6 +84,9 @@ def crashed(path: str) -> dict[str, Any]:
     }
 
 
+CHECKING = "ingest: checking images"
+
+
 class MediaChecker:
     """Checks ``paths`` beside the caller's own work; ``results()`` waits for them.
 
@@ -101,8 +106,12 @@ class MediaChecker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.in_processes:
+            # In a copy of the caller's context: the progress reporter goes with it.
             self._thread = threading.Thread(
-                target=self._collect, name="picme-media-checks", daemon=True
+                target=contextvars.copy_context().run,
+                args=(self._collect,),
+                name="picme-media-checks",
+                daemon=True,
             )
             self._thread.start()
 
@@ -116,10 +125,12 @@ class MediaChecker:
             check_images, chunks, self.workers, on_crash=crashed, preload=(__name__,)
         )
         try:
-            for chunk, rows in zip(chunks, results, strict=True):
-                if self._stop.is_set():
-                    break
-                self._done.update(zip(chunk, rows, strict=True))
+            with progress.task(CHECKING, total=len(self.paths)) as bar:
+                for chunk, rows in zip(chunks, results, strict=True):
+                    if self._stop.is_set():
+                        break
+                    self._done.update(zip(chunk, rows, strict=True))
+                    bar.advance(len(chunk))
         except BaseException as exc:  # handed to the caller by results()
             self._error = exc
         finally:
@@ -137,7 +148,7 @@ class MediaChecker:
     def results(self) -> dict[str, dict[str, Any]]:
         """Check result by path, every path of ``paths`` included."""
         if self._thread is None:
-            return {p: inspect_image(Path(p)) for p in self.paths}
+            return {p: inspect_image(Path(p)) for p in progress.track(self.paths, CHECKING)}
         self._thread.join()
         if self._error is not None:
             raise self._error

@@ -17,6 +17,7 @@ import numpy as np
 
 from picme.features.decode import decode_image
 from picme.models.preprocess import square_resize
+from picme.util import progress
 from picme.util.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -74,16 +75,18 @@ class DecodedCache:
             if k not in jobs and not self.path_for(k).exists():
                 jobs[k] = (p, str(self.path_for(k)), self.size)
         if jobs:
-            log.info("decoding %d images into the cache at %d px", len(jobs), self.size)
+            log.debug("decoding %d images into the cache at %d px", len(jobs), self.size)
             todo = list(jobs.values())
+            what = f"decoding images into the cache ({self.size} px)"
             if self.workers > 1 and len(todo) >= 32:
                 # Threads: Pillow's decoder and OpenCV's resize release the GIL, and a thread
                 # pool needs no picklable __main__ (a process pool breaks scripts without a
                 # main guard) and no start-up time.
                 with ThreadPoolExecutor(self.workers) as pool:
-                    results = list(pool.map(_decode_for_cache, todo))
+                    decoded = pool.map(_decode_for_cache, todo)
+                    results = list(progress.track(decoded, what, len(todo)))
             else:
-                results = [_decode_for_cache(j) for j in todo]
+                results = [_decode_for_cache(j) for j in progress.track(todo, what)]
             errors = {p: e for p, e in results if e is not None}
         out = np.zeros((len(paths), self.size, self.size, 3), np.uint8)
         reasons: list[str | None] = []

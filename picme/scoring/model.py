@@ -22,6 +22,7 @@ from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
 from picme.scoring.ranker import RankerScorer
 from picme.scoring.saliency import saliency_map
+from picme.util import progress
 
 if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
@@ -116,13 +117,18 @@ def _version_of(uri: str, settings: Settings) -> tuple[str | None, str | None]:
 def load_model_scorer(uri: str, settings: Settings) -> ModelScorer | RankerScorer:
     """The scorer of a model logged by ``picme train``: a network or a tabular ranker, in
     the photo-request form or logged before it (told apart by the signature's inputs)."""
-    import mlflow.pyfunc
+    with progress.task(f"loading model {uri}"):
+        import mlflow.pyfunc
 
+        use_tracking(settings)
+        loaded = mlflow.pyfunc.load_model(uri)
+    return _scorer_of(loaded, uri, settings)
+
+
+def _scorer_of(loaded: Any, uri: str, settings: Settings) -> ModelScorer | RankerScorer:
     from picme.models.ranker_pyfunc import PicmeRankerPyfunc
     from picme.models.serving import request_format
 
-    use_tracking(settings)
-    loaded = mlflow.pyfunc.load_model(uri)
     inner = loaded.unwrap_python_model()
     reg_name, version = _version_of(uri, settings)
     fmt = request_format(loaded.metadata.get_input_schema())

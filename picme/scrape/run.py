@@ -49,7 +49,7 @@ from picme.scrape.report import ScrapeReport, TargetResult
 from picme.scrape.session import load_session, login_name
 from picme.scrape.state import one_scrape_at_a_time, state_dir
 from picme.settings import Settings, get_settings
-from picme.util import logsafe
+from picme.util import logsafe, progress
 
 __all__ = [
     "CheckpointRequired",
@@ -143,13 +143,18 @@ def scrape_targets(
                 except INSTAGRAM_ERRORS as exc:
                     raise explain(exc, "the login check", user) from None
             scraper = Scraper(loader, settings, politeness, run_at, user, max_posts, _as_utc(since))
-            for kind, name in jobs:
-                result = TargetResult(target=name if kind == "profile" else f"#{name}", kind=kind)
-                report.targets.append(result)
-                stopped = _scrape_one(scraper, kind, name, result)
-                if stopped is not None:
-                    report.stopped = stopped
-                    break
+            with progress.task("scraping", total=len(jobs)) as bar:
+                for kind, name in jobs:
+                    result = TargetResult(
+                        target=name if kind == "profile" else f"#{name}", kind=kind
+                    )
+                    report.targets.append(result)
+                    bar.update(description=f"scraping {result.target}")
+                    stopped = _scrape_one(scraper, kind, name, result)
+                    bar.advance()
+                    if stopped is not None:
+                        report.stopped = stopped
+                        break
         except ScrapeError as exc:
             exc.report = report
             raise

@@ -26,6 +26,7 @@ from picme.models.losses import LossSpec, get_loss
 from picme.models.module import ScoringModule
 from picme.models.table import fit_preprocessing
 from picme.training.config import TrainConfig, check_devices, choose_precision
+from picme.training.epochs import EpochProgress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -152,6 +153,7 @@ def _trainer(
     # Without a validation split there is nothing honest to stop early on or to pick the
     # best epoch by: no validation loop at all, and the last epoch's weights are kept.
     callbacks: list[Callback] = [keep] if has_val else []
+    callbacks.append(EpochProgress(f"training {cfg.model}", int(cfg.epochs or 1)))
     if has_val and not cfg.fast_dev_run:
         callbacks.append(EarlyStopping("val/loss", patience=cfg.patience, mode="min", strict=False))
     return L.Trainer(

@@ -21,6 +21,7 @@ from scipy import stats
 
 from picme.dataset.splits import grouped_folds
 from picme.models.metrics import pairs_from_rows, pairwise_accuracy
+from picme.util import progress
 
 #: Fit on the first frame, return scores for the second.
 FitScore = Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]
@@ -101,19 +102,22 @@ def cross_validate(
     g = frame["owner_username"].tolist() if groups is None else list(groups)
     fold = grouped_folds(g, k)
     results = []
-    for name, fit_score in candidates.items():
-        res = CandidateResult(name)
-        started = time.perf_counter()
-        try:
-            for i in range(k):
-                train, held = frame[fold != i], frame[fold == i]
-                res.fold_scores.append(fold_accuracy(held, fit_score(train, held), margin))
-        except Exception as exc:  # one broken candidate must not stop the others
-            res.error = (
-                f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
-        res.seconds = time.perf_counter() - started
-        results.append(res)
+    with progress.task("cross-validating", total=len(candidates) * k) as bar:
+        for n, (name, fit_score) in enumerate(candidates.items()):
+            res = CandidateResult(name)
+            started = time.perf_counter()
+            bar.update(completed=n * k, description=f"cross-validating {name} ({k} folds)")
+            try:
+                for i in range(k):
+                    train, held = frame[fold != i], frame[fold == i]
+                    res.fold_scores.append(fold_accuracy(held, fit_score(train, held), margin))
+                    bar.advance()
+            except Exception as exc:  # one broken candidate must not stop the others
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                res.error = f"failed: {type(exc).__name__}: {first}"
+            res.seconds = time.perf_counter() - started
+            results.append(res)
+        bar.update(completed=len(candidates) * k, description="cross-validated")
     return choose(results, k)
 
 
