@@ -69,11 +69,9 @@ class Applied:
 
 
 def picme_status(entry: Mapping[str, Any]) -> str:
-    """picme's status of a curation.json entry, ``alternative`` for an older file's kept
-    photo outside the top K."""
+    """picme's status of a curation.json entry (older files are read into today's statuses
+    by picme.review.session)."""
     status = str(entry.get("status", "skipped"))
-    if status == "rejected" and entry.get("kept"):
-        return "alternative"
     return status if status in STATUSES else "skipped"
 
 

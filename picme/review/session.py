@@ -161,6 +161,13 @@ def _read_curation(album: Path, out: Path) -> dict[str, Any]:
             f"the curation in {out} is of {doc.get('album')}, not of {album}; give --out "
             "with this album's curation folder, or --recurate"
         )
+    if "album_name" not in doc:
+        # Written before the `alternative` status: a kept photo outside the top K was
+        # called rejected. Today a kept photo can be rejected for a flaw, so read it here,
+        # once, by the file's age, not by each entry.
+        for e in doc.get("files", []):
+            if e.get("status") == "rejected" and e.get("kept"):
+                e["status"] = "alternative"
     return doc
 
 

@@ -95,3 +95,20 @@ def test_review_looks_for_the_curation_where_curate_writes_it(tmp_path: Path) ->
 
     album = (tmp_path / "My Album").resolve()
     assert default_out_dir(album) == curate_default(album)
+
+
+def test_an_older_curation_reads_its_kept_rejected_photos_as_alternatives(
+    picme_home: Path, tmp_path: Path
+) -> None:
+    from picme.review.session import open_session
+
+    made = make_album(tmp_path, get_settings())
+    path = made.out / "curation.json"
+    doc = json.loads(path.read_text())
+    alternative = next(e for e in doc["files"] if e["status"] == "alternative")
+    # The file as picme wrote it before `alternative` existed.
+    del doc["album_name"]
+    alternative["status"] = "rejected"
+    path.write_text(json.dumps(doc))
+    session = open_session(made.root, ReviewConfig(out=made.out), get_settings())
+    assert session.entries[alternative["path"]]["status"] == "alternative"

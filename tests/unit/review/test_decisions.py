@@ -22,8 +22,7 @@ def _files() -> list[dict[str, Any]]:
         _e("a2.jpg", "duplicate", 0.8, group=1, size=3),
         _e("a3.jpg", "duplicate", 0.7, group=1, size=3),
         _e("b.jpg", "picked", 0.6, group=2, kept=True, rank=2),
-        # Written before the `alternative` status: a kept photo outside the top K.
-        _e("c.jpg", "rejected", 0.5, group=3, kept=True),
+        _e("c.jpg", "alternative", 0.5, group=3, kept=True),
         _e("d.jpg", "alternative", 0.55, group=4, kept=True),
         _e("e.jpg", "rejected", 0.1, group=5),  # failed the quality gate
         {"path": "f.txt", "status": "skipped", "score": None, "group": None, "kept": False},
@@ -47,6 +46,8 @@ def test_without_decisions_picmes_statuses_and_picks_stand() -> None:
     }  # fmt: skip
     assert not any(e.by_person or e.decision for e in applied.entries)
     assert picme_status({"status": "rejected", "kept": False}) == "rejected"
+    # The best of a shot can fail the quality gate: it stays rejected.
+    assert picme_status({"status": "rejected", "kept": True}) == "rejected"
 
 
 def test_keep_adds_a_pick_after_picmes_and_reject_removes_one() -> None:

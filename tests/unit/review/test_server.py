@@ -207,7 +207,7 @@ def test_export_applies_the_decisions_and_copies_the_picks(
     session: ReviewSession, album: Album, tmp_path: Path
 ) -> None:
     client = _client(session)
-    alternative = _photo(session, "rejected")  # a kept photo outside the top K
+    alternative = _photo(session, "alternative")  # a good photo outside the top K
     dropped = session.doc["picks"][0]
     for path, decision in ((alternative, "star"), (dropped, "reject")):
         assert client.post("/api/decide", json={"path": path, "decision": decision}).is_success
