@@ -29,6 +29,13 @@ def register(app: typer.Typer) -> None:
             say(train_personal(config, settings=settings).summary())
             return
         need_training_table(settings)
+        if config.devices > 1:
+            # DDP re-executes its command line: the GPUs train in a torchrun subprocess,
+            # as from the train flow, never as copies of this command.
+            from picme.training.launch import train_distributed
+
+            say(str(train_distributed(config, settings)["summary"]))
+            return
         # Lightning, torch and MLflow load only once there is something to train on.
         from picme.training.run import train_and_register
 

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 
 from picme.models.ranker import TabularRanker
+from picme.suggest.config import PERMUTATIONS
 
 HOURS = 24
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-PERMUTATIONS = 999
 NO_DIFFERENCE = "no measurable difference"
 LEVEL = 0.95
 

@@ -53,3 +53,16 @@ def test_features_before_any_ingest(tmp_path: Path) -> None:
     result, err = run(tmp_path / "home", "features")
     assert result == {"code": 2, "loaded": []}
     assert "run `picme ingest` first" in err
+
+
+def test_several_devices_with_the_auto_model_is_refused_before_any_training(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    training = home / "lake" / "training" / "training.parquet"
+    training.parent.mkdir(parents=True)
+    training.write_bytes(b"")  # only its presence is checked before the refusal
+    result, err = run(home, "train", "--devices", "2")
+    assert result["code"] == 2
+    assert "trains one network with DDP: name it with --model" in err
+    assert len(err.strip().splitlines()) == 1
