@@ -162,6 +162,7 @@ def map_chunks(
                     result = fut.result()
                 except BrokenProcessPool:
                     suspects = [chunk] + [c for c, _ in pending]
+                    kill_workers(pool)
                     break
                 yield result
         finally:
@@ -171,6 +172,17 @@ def map_chunks(
             log.warning("a worker process died; redoing %d chunk(s) item by item", len(suspects))
         for chunk in suspects:
             yield isolate(func, chunk, on_crash=on_crash, initializer=initializer)
+
+
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of a broken pool. CPython 3.11's pool, once broken, terminates the
+    workers it knows of and then joins them all; a worker that a submit started while the
+    crash was being handled escapes the terminate and waits on the call queue for ever, and
+    so would the shutdown. ``_processes`` is the only handle on them (read-only use)."""
+    procs: dict[int, Any] = getattr(pool, "_processes", None) or {}
+    for proc in list(procs.values()):
+        with contextlib.suppress(Exception):  # already gone, or already reaped
+            proc.kill()
 
 
 def _importable(module: str, name: str) -> bool:

@@ -98,13 +98,25 @@ def test_lightnings_own_handler_is_removed_so_no_line_is_printed_twice() -> None
         logger.removeHandler(own)
 
 
-def test_mlflow_prints_become_records(caplog: pytest.LogCaptureFixture) -> None:
-    stream = output._LinesToLog("mlflow.events")
-    with caplog.at_level(logging.INFO, logger="mlflow.events"):
+def test_mlflow_prints_become_records() -> None:
+    # A handler on the logger itself: once mlflow is imported (by an earlier test), its
+    # "mlflow" logger stops propagation, so the root logger (and caplog) would see nothing.
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("mlflow.events")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        stream = output._LinesToLog("mlflow.events")
         print("Successfully registered model 'picme-scorer'.", file=stream)  # type: ignore[arg-type]
         stream.write("Created version ")
         stream.write("'2'.\n")
-    assert [r.getMessage() for r in caplog.records] == [
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    assert [r.getMessage() for r in seen] == [
         "Successfully registered model 'picme-scorer'.",
         "Created version '2'.",
     ]
