@@ -16,6 +16,7 @@ from picme.dataset.outputs import output_paths
 from picme.dataset.sql import connect, literal, run_query
 from picme.errors import InputError, PicmeError
 from picme.features.table import FEATURE_VERSION
+from picme.lake.store import pull
 from picme.settings import Settings
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ def table_fingerprint(settings: Settings) -> dict[str, Any]:
 def _read(settings: Settings, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
     import duckdb
 
+    # An object-store lake: the published training set, not whatever this worker's mirror
+    # last saw (a scheduled retrain may run on a fresh worker).
+    pull(settings, ("training",))
     path = output_paths(settings)["training"]
     if not path.is_file():
         raise InputError(f"{path} does not exist: run `picme features` first")

@@ -90,6 +90,7 @@ def test_every_stage_reads_and_writes_the_lake_in_a_bucket(
 ) -> None:
     from picme.curate.run import curate_album
     from picme.dataset.build import build_training_table
+    from picme.dataset.fingerprint import table_fingerprint
     from picme.features.table import update_image_features
     from picme.lake.ingest import ingest_raw
     from picme.models.table import load_training_set
@@ -132,6 +133,8 @@ def test_every_stage_reads_and_writes_the_lake_in_a_bucket(
     shutil.copytree(settings.raw_dir, home_b / "raw")
     monkeypatch.setenv("PICME_HOME", str(home_b))
     other = get_settings(workers=1)
+    # A scheduled retrain's decision on a fresh worker sees the published table.
+    assert table_fingerprint(other)["fingerprint"] == table_fingerprint(settings)["fingerprint"]
     frame, pairs = load_training_set(other)
     assert len(frame) == table.rows and pairs is not None
     cached = update_image_features(other, workers=1)
