@@ -7,7 +7,8 @@ Debian image of infra/local/make-base-image.sh, for machines that reach no regis
 every service's healthcheck goes healthy, each health endpoint answers on 127.0.0.1, the
 deploy job registers the deployments, and the pipeline deployment runs through the worker
 container (features on the Dask worker container) with Prefect and MLflow on PostgreSQL and
-MLflow's artifacts in the object store. Torn down (containers and volumes) at the end.
+MLflow's artifacts in the object store; once with the lake in the workers' data volume and
+once in the lake bucket (PICME_LAKE_URI). Torn down (containers and volumes) at the end.
 
 Needs a docker daemon, Docker Compose v2 or later (`docker compose` or `docker-compose` on
 PATH), and a CLI whose `build` speaks BuildKit (DOCKER, default `docker`). Several minutes
@@ -57,6 +58,8 @@ LONG_RUNNING = {"postgres", *HEALTH}
 API = "http://127.0.0.1:14200/api"
 MLFLOW = "http://127.0.0.1:15000"
 S3 = "http://127.0.0.1:19000"
+# Where the lake lives: the workers' volume (PICME_LAKE_URI empty) or the lake bucket.
+LAKES = {"volume": "", "bucket": "s3://picme-lake/lake"}
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float) -> str:
@@ -76,13 +79,14 @@ def http_json(method: str, url: str, body: Any = None) -> Any:
         return json.loads(resp.read() or b"null")
 
 
-@pytest.fixture
-def stack() -> Iterator[tuple[list[str], dict[str, str]]]:
+@pytest.fixture(params=list(LAKES))
+def stack(request: pytest.FixtureRequest) -> Iterator[tuple[list[str], dict[str, str]]]:
     compose = docker_compose()
     docker = os.environ.get("DOCKER", "docker")
     assert compose, "Docker Compose v2 or later is needed (`docker compose` or `docker-compose`)"
     assert shutil.which(docker), f"no docker CLI {docker!r} (set DOCKER)"
     env = dict(os.environ, PYTHON_IMAGE=BASE_IMAGE, COMPOSE_PROJECT_NAME=PROJECT)
+    env["PICME_LAKE_URI"] = LAKES[request.param]
     probe = subprocess.run(
         [docker, "image", "inspect", BASE_IMAGE], env=env, capture_output=True, check=False
     )
@@ -181,4 +185,12 @@ def test_stack_starts_healthy_and_runs_the_pipeline(
     )  # fmt: skip
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="picme-mlflow").get("Contents", [])]
     assert any(k.startswith("artifacts/") for k in keys), keys
+    # The lake where PICME_LAKE_URI put it: the bucket's training table, or none there.
+    lake = [o["Key"] for o in s3.list_objects_v2(Bucket="picme-lake").get("Contents", [])]
+    if env["PICME_LAKE_URI"]:
+        assert any(k.startswith("lake/training/") for k in lake), lake
+    else:
+        assert lake == [], lake
+        listing = run([*cmd, "exec", "-T", "worker", "ls", "/data/picme/lake/training"], env, 60)
+        assert "training.parquet" in listing, listing
     print(f"compose stack healthy in {up_s:.0f} s")
