@@ -16,8 +16,10 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 os.environ.pop("MLFLOW_TRACKING_URI", None)
-# PICME_REQUIRE_SERVICES is CI's switch for tests/services.py, not a setting: it stays.
-for _key in [k for k in os.environ if k.startswith("PICME_") and k != "PICME_REQUIRE_SERVICES"]:
+# Switches, not settings, stay: PICME_REQUIRE_SERVICES (CI's, for tests/services.py) and
+# PICME_COMPOSE_TEST (the opt-in of tests/integration/test_compose_stack.py).
+_SWITCHES = ("PICME_REQUIRE_SERVICES", "PICME_COMPOSE_TEST")
+for _key in [k for k in os.environ if k.startswith("PICME_") and k not in _SWITCHES]:
     del os.environ[_key]
 
 from tests.imagefixtures import make_image_fixtures  # noqa: E402
