@@ -45,6 +45,11 @@ class ReviewSession:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     captions: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # sha256 -> path of this curation's photos, computed once, only when a stored decision
+    # names a path the curation does not have (the photo was moved or renamed).
+    by_sha: dict[str, str] | None = field(default=None, repr=False)
+    # Its own lock: callers of decisions() may hold ``lock``.
+    sha_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.entries = {str(e["path"]): e for e in self.doc.get("files", [])}
@@ -68,12 +73,39 @@ class ReviewSession:
 
     def decisions(self) -> dict[str, Decided]:
         """The decision in force for each photo of this album, read from the table."""
-        table = feedback.current(self.settings, self.album)
-        return {
+        rows = feedback.current(self.settings, self.album).to_pylist()
+        found = {
             row["path"]: Decided(row["decision"], row["decided_at"])
-            for row in table.to_pylist()
+            for row in rows
             if row["path"] in self.entries
         }
+        moved = [row for row in rows if row["path"] not in self.entries]
+        if moved:
+            # The table keeps each photo's sha256 so that a decision follows a photo to its
+            # new name; one under its current name, or a later one, wins.
+            index = self.sha_index()
+            for row in moved:
+                rel = index.get(row["sha256"])
+                if rel is not None and (
+                    rel not in found or found[rel].decided_at < row["decided_at"]
+                ):
+                    found[rel] = Decided(row["decision"], row["decided_at"])
+        return found
+
+    def sha_index(self) -> dict[str, str]:
+        with self.sha_lock:
+            if self.by_sha is None:
+                self.by_sha = {}
+                for rel, entry in self.entries.items():
+                    if entry.get("status") == "skipped":
+                        continue
+                    try:
+                        with open(self.album / rel, "rb") as fh:
+                            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+                    except OSError:
+                        continue
+                    self.by_sha.setdefault(sha, rel)
+            return self.by_sha
 
     def applied(self) -> Applied:
         return apply_decisions(self.files, self.decisions())

@@ -112,3 +112,21 @@ def test_an_older_curation_reads_its_kept_rejected_photos_as_alternatives(
     path.write_text(json.dumps(doc))
     session = open_session(made.root, ReviewConfig(out=made.out), get_settings())
     assert session.entries[alternative["path"]]["status"] == "alternative"
+
+
+def test_a_decision_follows_its_photo_to_a_new_name(picme_home: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from picme.review.session import open_session
+
+    made = make_album(tmp_path, get_settings())
+    doc = json.loads((made.out / "curation.json").read_text())
+    photo = doc["picks"][0]
+    sha = hashlib.sha256((made.root / photo).read_bytes()).hexdigest()
+    # Decided while the photo had another name; the curation now lists it as `photo`.
+    feedback.record(get_settings(), made.root, "old-name/IMG_1.jpg", sha, "reject")
+    feedback.record(get_settings(), made.root, "gone.jpg", "f" * 64, "star")
+    session = open_session(made.root, ReviewConfig(out=made.out), get_settings())
+    decisions = session.decisions()
+    assert decisions[photo].decision == "reject"
+    assert "gone.jpg" not in decisions and "old-name/IMG_1.jpg" not in decisions
