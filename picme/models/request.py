@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 IMAGE = "image"
 OK = "ok"
+#: What a logged model takes, from its signature (``picme.models.serving.request_format``).
+PHOTO = "photo"  # image bytes and metadata by name (this module)
+TENSORS = "tensors"  # a network logged before: images and meta arrays
+COLUMNS = "columns"  # a ranker logged before: its table columns by name
 #: The request's raw metadata fields (MLflow type names) and the metadata columns each feeds.
 RAW_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "caption": ("string", ("caption_len", "n_hashtags", "n_mentions")),

@@ -21,13 +21,10 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from picme.models.percentiles import PERCENTILES, PercentileTable
-from picme.models.request import IMAGE, OUTPUT_COLUMNS, request_fields
+from picme.models.request import COLUMNS, IMAGE, OUTPUT_COLUMNS, PHOTO, TENSORS, request_fields
 
 #: The key of a log_model spec holding the training photos' scores (taken out of the spec).
 REFERENCE_SCORES = "reference_scores"
-PHOTO = "photo"  # image bytes and metadata by name (this module)
-TENSORS = "tensors"  # a network logged before: images and meta arrays
-COLUMNS = "columns"  # a ranker logged before: its table columns by name
 
 EXAMPLE_METADATA: dict[str, Any] = {
     "caption": "Golden hour at the lake #sunset #travel with @friend",

@@ -17,7 +17,7 @@ import numpy as np
 from picme.errors import InputError
 from picme.models.percentiles import PercentileTable
 from picme.models.preprocess import Preprocessing
-from picme.models.request import decode_side, network_inputs
+from picme.models.request import PHOTO, decode_side, network_inputs
 from picme.registry.tracking import client, use_tracking
 from picme.scoring.base import aligned, check_image
 from picme.scoring.ranker import RankerScorer
@@ -27,11 +27,6 @@ from picme.util import progress
 if TYPE_CHECKING:
     from picme.models.nets import PicmeNet
     from picme.settings import Settings
-
-
-#: The request format of a model logged with the photo request (picme.models.serving);
-#: repeated here so that importing this module does not import mlflow.
-PHOTO = "photo"
 
 
 class ModelScorer:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from picme.models.percentiles import PercentileTable
 from picme.models.ranker import TabularRanker
-from picme.models.request import decode_side, ranker_frame
+from picme.models.request import PHOTO, decode_side, ranker_frame
 from picme.scoring.base import aligned, check_image
 from picme.scoring.heuristic import sharpness_map
 
@@ -33,7 +33,7 @@ class RankerScorer:
         version: str | None = None,
         embedder: Embedder | None = None,
         percentiles: PercentileTable | None = None,
-        request_format: str = "photo",
+        request_format: str = PHOTO,
     ) -> None:
         self.ranker = ranker
         self.name = name
@@ -41,7 +41,7 @@ class RankerScorer:
         self.embedder = embedder
         self.max_side = decode_side(embedder.image_size if embedder is not None else 0)
         self.percentiles = percentiles
-        # "photo" (the photo request of picme.models.serving) or "columns" (logged before).
+        # PHOTO (the photo request of picme.models.serving) or COLUMNS (logged before).
         self.request_format = request_format
 
     def frame(
