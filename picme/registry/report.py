@@ -23,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from picme.util.logsafe import MASK
 
 GATE_PREFIX = "picme.gate"
 #: Columns of the evaluation table besides pairwise accuracy: (metric, heading).
@@ -201,18 +203,31 @@ def run_description(
 # --- links to the MLflow UI -------------------------------------------------------------
 
 
+def shown_uri(uri: str, *, user: bool = True) -> str:
+    """``uri`` as the artifacts show it: a password in it (``postgresql://u:pw@host/db``,
+    a server behind basic auth) masked, or the whole ``user:password@`` left out when
+    ``user`` is False (a link, which the browser asks credentials for)."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    name, colon, _password = userinfo.partition(":")
+    netloc = hostport if not user else f"{name}{colon and ':' + MASK}@{hostport}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def mlflow_base(tracking_uri: str) -> str | None:
     """The UI's address when the tracking URI is a server, else None."""
     if tracking_uri.startswith(("http://", "https://")):
-        return tracking_uri.rstrip("/")
+        return shown_uri(tracking_uri, user=False).rstrip("/")
     return None
 
 
 def ui_hint(tracking_uri: str) -> str:
     """How to open the UI on a store that is not a server."""
     return (
-        f"open the MLflow UI with `mlflow ui --backend-store-uri '{md(tracking_uri)}'`, "
-        "then http://127.0.0.1:5000"
+        f"open the MLflow UI with `mlflow ui --backend-store-uri '{md(shown_uri(tracking_uri))}'`"
+        ", then http://127.0.0.1:5000"
     )
 
 
@@ -289,7 +304,8 @@ def evaluation_markdown(
     """A trained model's evaluation, with its run and version linked to the MLflow UI."""
     if run_id is None:
         return (
-            f"# Evaluation\n\nNo trained model yet in `{md(tracking_uri)}`: no champion yet. "
+            f"# Evaluation\n\nNo trained model yet in `{md(shown_uri(tracking_uri))}`: "
+            "no champion yet. "
             "Run the train flow first."
         )
     metrics, params = metrics or {}, params or {}
@@ -311,7 +327,8 @@ def evaluation_markdown(
     if reason:
         lines.append(f"- Gate: {md(reason)}")
     if not mlflow_base(tracking_uri):
-        lines.append(f"- MLflow store `{md(tracking_uri)}`: {ui_hint(tracking_uri)}")
+        store = md(shown_uri(tracking_uri))
+        lines.append(f"- MLflow store `{store}`: {ui_hint(tracking_uri)}")
     lines += ["", "## Model against the baselines (test split)", ""]
     lines += [evaluation_table(metrics, tags if version else None), ""]
     lines += ["## Splits", "", sizes_table(params, metrics)]

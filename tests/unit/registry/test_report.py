@@ -189,3 +189,20 @@ def test_pipeline_summary_links_the_run_the_version_and_the_sheet(tmp_path) -> N
         "training skipped", "unchanged", {}, tracking_uri="http://h:5000", model_name="m"
     )
     assert "MLflow run" not in skipped and "mlflow ui" not in skipped
+
+
+def test_a_password_in_the_tracking_uri_stays_out_of_the_artifacts() -> None:
+    db = "postgresql+psycopg2://mlflow:s3cret-pw@db.internal:5432/mlflow"
+    nothing = evaluation_markdown(tracking_uri=db)
+    summary = pipeline_markdown(
+        "trained", "why", {}, tracking_uri=db, model_name="m", run={"run_id": "r1"}
+    )
+    for text in (nothing, summary):
+        assert "s3cret-pw" not in text
+    assert "postgresql+psycopg2://mlflow:***@db.internal:5432/mlflow" in summary
+    served = pipeline_markdown(
+        "trained", "why", {}, tracking_uri="https://bob:s3cret-pw@mlflow.example/",
+        model_name="m", run={"run_id": "r1", "experiment_id": "3"},
+    )  # fmt: skip
+    assert "s3cret-pw" not in served and "bob" not in served
+    assert "[r1](https://mlflow.example/#/experiments/3/runs/r1)" in served
