@@ -26,7 +26,7 @@ from flows.retrain import TrainOutcome, train_if_needed
 from picme.curate.config import CurateConfig
 from picme.curate.run import CurationResult
 from picme.lake.paths import lake_paths
-from picme.registry.report import pipeline_markdown
+from picme.registry.report import pipeline_markdown, shown_uri
 from picme.registry.retrain import DEFAULT_MIN_GROWTH
 from picme.scrape.config import ScrapeConfig
 from picme.settings import Settings
@@ -88,8 +88,9 @@ def _raw_is_empty(raw_dir: Path) -> bool:
 
 
 def locations(settings: Settings, curation_dir: str | None = None) -> dict[str, str]:
-    """Where each layer lives, and the command that opens the MLflow UI on it."""
-    uri = settings.tracking_uri
+    """Where each layer lives, and the command that opens the MLflow UI on it (a password
+    in the tracking URI masked: this goes to the log and the pipeline's artifact)."""
+    uri = shown_uri(settings.tracking_uri)
     where = {
         "PICME_HOME": str(settings.home),
         "raw": str(settings.raw_dir),

@@ -206,3 +206,15 @@ def test_a_password_in_the_tracking_uri_stays_out_of_the_artifacts() -> None:
     )  # fmt: skip
     assert "s3cret-pw" not in served and "bob" not in served
     assert "[r1](https://mlflow.example/#/experiments/3/runs/r1)" in served
+
+
+def test_the_pipeline_locations_mask_a_password_in_the_tracking_uri(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from flows.pipeline import locations, where_text
+    from picme.settings import Settings
+
+    db = "postgresql+psycopg2://mlflow:s3cret-pw@db.internal:5432/mlflow"
+    where = locations(Settings(home=tmp_path, mlflow_tracking_uri=db))
+    assert (
+        where["MLflow tracking URI"] == "postgresql+psycopg2://mlflow:***@db.internal:5432/mlflow"
+    )
+    assert "s3cret-pw" not in where_text(where)
