@@ -88,7 +88,7 @@ def _given(value: Any) -> bool:
 def _number(name: str, value: Any) -> float:
     try:
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RowError(f"{name}: expected a number, got {str(value)[:40]!r}") from None
     if not math.isfinite(x):
         raise RowError(f"{name}: expected a finite number, got {value!r}")

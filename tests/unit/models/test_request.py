@@ -48,6 +48,7 @@ def test_raw_fields_become_the_training_columns_as_the_sql_computes_them() -> No
         ({"followers": "many"}, "followers: expected a number"),
         ({"followers": -3}, "followers: expected a count"),
         ({"hour": "noon"}, "hour: expected a number"),
+        ({"followers": 10**400}, "followers: expected a number"),  # too large for a float
     ],
 )
 def test_unreadable_metadata_is_one_line_naming_the_field(row: dict, message: str) -> None:
