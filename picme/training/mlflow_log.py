@@ -131,6 +131,13 @@ def headline_metrics(metrics: Mapping[str, float]) -> dict[str, float]:
     return {k: v for k, v in out.items() if np.isfinite(v)}
 
 
+def log_metrics(metrics: Mapping[str, float]) -> None:
+    """The finite test metrics and their ``headline/`` copies in the active run, in one
+    call (one request to a tracking server)."""
+    finite = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
+    mlflow.log_metrics(finite | headline_metrics(metrics))
+
+
 #: The per-epoch curves Lightning logs (at the epoch's last global step) and plots draw.
 CURVES = ("train/loss", "val/loss", "val/pairwise_acc")
 
@@ -255,8 +262,7 @@ def log_run(
     returns the registered version, or None when not registered."""
     with mlflow.start_run(run_id=run_id):
         mlflow.log_params(params)
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.log_metrics(headline_metrics(metrics))
+        log_metrics(metrics)
         log_datasets(settings, trained.dm.splits, {"fingerprint": params.get("table_fingerprint")})
         for f in plots:
             mlflow.log_artifact(str(f), artifact_path="plots")

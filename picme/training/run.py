@@ -298,8 +298,7 @@ def _train_tabular(
     with tempfile.TemporaryDirectory(prefix="picme-train-") as tmp, mlflow.start_run(run_id=run_id):
         work = Path(tmp)
         mlflow.log_params(params)
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.log_metrics(ml.headline_metrics(metrics))
+        ml.log_metrics(metrics)
         ml.log_datasets(settings, fitted.splits, identity)
         if cfg.plots:
             for f in tabular.write_plots(fitted, rate, work / "plots"):
