@@ -29,23 +29,15 @@ class TrainRun(BaseModel):
 
 @task(name="train-and-register")
 def train_task(settings: dict[str, Any], config: TrainConfig) -> TrainRun:
+    from picme.training.launch import outcome, train_distributed
+
     if config.devices > 1:
         # DDP re-executes its command line: several GPUs train in a torchrun subprocess,
         # never as copies of this flow run.
-        from picme.training.launch import train_distributed
-
         return TrainRun(**train_distributed(config, load_settings(settings)))
     from picme.training.run import train_and_register
 
-    result = train_and_register(config, settings=load_settings(settings))
-    return TrainRun(
-        summary=result.summary(),
-        run_id=result.run_id,
-        version=None if result.version is None else str(result.version),
-        promoted=bool(result.promoted),
-        reason=result.reason,
-        metrics={k: float(v) for k, v in (result.metrics or {}).items()},
-    )
+    return TrainRun(**outcome(train_and_register(config, settings=load_settings(settings))))
 
 
 @flow(name="train", log_prints=True)
