@@ -39,13 +39,15 @@ class Evaluation(BaseModel):
 
 @task(name="read-mlflow-run")
 def read_run_task(settings: dict[str, Any], run_id: str | None, version: str | None) -> Evaluation:
+    from picme.registry.report import shown_uri
     from picme.registry.tracking import TAG_REASON, TAG_ROLE, champion_info, client
 
     s = load_settings(settings)
     champion = champion_info(s)
     if run_id is None:
         if champion is None:
-            return Evaluation(found=False, tracking_uri=s.tracking_uri)
+            # Prefect stores this result: a password in the URI stays out of it.
+            return Evaluation(found=False, tracking_uri=shown_uri(s.tracking_uri))
         run_id, version = champion["run_id"], champion["version"]
     c = client(s)
     run = c.get_run(run_id)
@@ -54,7 +56,7 @@ def read_run_task(settings: dict[str, Any], run_id: str | None, version: str | N
         tags = dict(c.get_model_version(s.model_name, version).tags or {})
     return Evaluation(
         found=True,
-        tracking_uri=s.tracking_uri,
+        tracking_uri=shown_uri(s.tracking_uri),
         model_name=s.model_name,
         run_id=run_id,
         run_name=run.info.run_name,
