@@ -271,6 +271,8 @@ class Endpoints:
             return SafeJSON({"error": "no such photo in this curation"}, 404)
         except InputError as exc:
             return SafeJSON({"error": str(exc)}, 400)
+        except OSError as exc:
+            return _os_failure("store the decision", exc)
         return SafeJSON(result)
 
     async def export(self, request: Request) -> Response:
@@ -278,6 +280,8 @@ class Endpoints:
             done = await run_in_threadpool(export_review, self.session, None, xmp=self.xmp)
         except InputError as exc:
             return SafeJSON({"error": str(exc)}, 400)
+        except OSError as exc:
+            return _os_failure("write the export", exc)
         log.info("%s", done.summary())
         return SafeJSON({"folder": str(done.folder), "picks": done.picks, "counts": done.counts})
 
@@ -302,6 +306,16 @@ def create_app(
         Route("/api/export", ep.export, methods=["POST"]),
     ]
     return Guard(Starlette(routes=routes), token, allowed_hosts)
+
+
+def _os_failure(what: str, exc: OSError) -> Response:
+    """A full disk or an unwritable folder: one line for the terminal and the page, not a
+    traceback and a bare 500 (the table and the export are written atomically, so nothing
+    half-written stays)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    line = f"cannot {what}: {exc.strerror or exc}{where}; nothing half-written was kept"
+    log.error("%s", line)
+    return SafeJSON({"error": line}, 500)
 
 
 def _payload(applied: Applied, entries: list[Final]) -> dict[str, Any]:

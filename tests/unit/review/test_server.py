@@ -3,6 +3,7 @@ decisions stored before the answer, the token rule, paths refused, markup escape
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
@@ -244,6 +245,31 @@ def test_the_export_endpoint_writes_beside_the_album(session: ReviewSession, alb
     folder = Path(r.json()["folder"])
     assert folder == album.root.parent / "Trip 2026-picme-reviewed"
     assert json.loads((folder / "reviewed.json").read_text())["picks"] == r.json()["picks"]
+
+
+def test_a_full_disk_answers_one_line_and_keeps_nothing_half_written(
+    session: ReviewSession, album: Album, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = album.root.parent / "Trip 2026-picme-reviewed"
+    before = tree_digest(target) if target.exists() else None
+
+    def full(*args: Any, **kw: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/disk/full")
+
+    client = _client(session)  # raise_server_exceptions: a traceback would fail the test
+    monkeypatch.setattr("picme.review.export.shutil.copy2", full)
+    r = client.post("/api/export", json={})
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": "cannot write the export: No space left on device (/disk/full); "
+        "nothing half-written was kept"
+    }
+    assert (tree_digest(target) if target.exists() else None) == before
+    assert not [p for p in target.parent.iterdir() if ".partial-" in p.name]
+    monkeypatch.setattr("picme.lake.feedback.write_parquet_atomic", full)
+    r = client.post("/api/decide", json={"path": session.doc["picks"][0], "decision": "keep"})
+    assert r.status_code == 500 and "cannot store the decision: No space" in r.json()["error"]
+    assert session.decisions() == {}
 
 
 def test_pick_answers_with_the_groups_former_pick_and_undo_restores_it(
