@@ -8,6 +8,7 @@ import hashlib
 import html
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,15 @@ def test_the_export_endpoint_writes_beside_the_album(session: ReviewSession, alb
     folder = Path(r.json()["folder"])
     assert folder == album.root.parent / "Trip 2026-picme-reviewed"
     assert json.loads((folder / "reviewed.json").read_text())["picks"] == r.json()["picks"]
+
+
+def test_the_page_shows_the_contact_sheets_0_to_100_score(session: ReviewSession) -> None:
+    page = _client(session).get("/").text
+    cards = re.findall(r'<figure[^>]* data-path="([^"]*)"(.*?)</figure>', page, re.S)
+    shown = {html.unescape(p): re.search(r">(\d+)/100<", body) for p, body in cards}
+    expected = {p: e["score_100"] for p, e in session.entries.items() if p in shown}
+    assert len(expected) >= 5 and len(set(expected.values())) > 1
+    assert {p: int(m.group(1)) for p, m in shown.items() if m} == expected
 
 
 def test_a_full_disk_answers_one_line_and_keeps_nothing_half_written(
