@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
+import numpy as np
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +34,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from picme.curate.explain import score_100
 from picme.errors import InputError
 from picme.review.decisions import Applied, Final
 from picme.review.export import ExportHook, export_review
@@ -147,20 +149,11 @@ def _environment() -> jinja2.Environment:
 
 
 def _percentiles(entries: list[Final]) -> dict[str, int]:
-    """Score as 0–100 within the album (the share of photos it beats; ties split)."""
-    scored = sorted(e.score for e in entries if e.score is not None)
-    n = len(scored)
-    if n == 0:
-        return {}
-    from bisect import bisect_left, bisect_right
-
-    out = {}
-    for e in entries:
-        if e.score is None:
-            continue
-        lo, hi = bisect_left(scored, e.score), bisect_right(scored, e.score)
-        out[e.path] = 100 if n == 1 else round(100 * (lo + (hi - lo - 1) / 2) / (n - 1))
-    return out
+    """Score as 0-100 within the album: the contact sheet's scale (the share of photos it
+    beats; ties split)."""
+    scored = [e for e in entries if e.score is not None]
+    values = score_100(np.array([e.score for e in scored], np.float64))
+    return {e.path: int(v) for e, v in zip(scored, values, strict=True)}
 
 
 def _card_order(session: ReviewSession, applied: Applied) -> list[Final]:
@@ -271,6 +264,8 @@ class Endpoints:
             return SafeJSON({"error": "no such photo in this curation"}, 404)
         except InputError as exc:
             return SafeJSON({"error": str(exc)}, 400)
+        except OSError as exc:
+            return _os_failure("store the decision", exc)
         return SafeJSON(result)
 
     async def export(self, request: Request) -> Response:
@@ -278,6 +273,8 @@ class Endpoints:
             done = await run_in_threadpool(export_review, self.session, None, xmp=self.xmp)
         except InputError as exc:
             return SafeJSON({"error": str(exc)}, 400)
+        except OSError as exc:
+            return _os_failure("write the export", exc)
         log.info("%s", done.summary())
         return SafeJSON({"folder": str(done.folder), "picks": done.picks, "counts": done.counts})
 
@@ -302,6 +299,16 @@ def create_app(
         Route("/api/export", ep.export, methods=["POST"]),
     ]
     return Guard(Starlette(routes=routes), token, allowed_hosts)
+
+
+def _os_failure(what: str, exc: OSError) -> Response:
+    """A full disk or an unwritable folder: one line for the terminal and the page, not a
+    traceback and a bare 500 (the table and the export are written atomically, so nothing
+    half-written stays)."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    line = f"cannot {what}: {exc.strerror or exc}{where}; nothing half-written was kept"
+    log.error("%s", line)
+    return SafeJSON({"error": line}, 500)
 
 
 def _payload(applied: Applied, entries: list[Final]) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class ReviewSession:
     curated_now: bool = False
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     captions: dict[str, str] = field(default_factory=dict)
+    thumbs: frozenset[str] = field(default_factory=frozenset, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # sha256 -> path of this curation's photos, computed once, only when a stored decision
     # names a path the curation does not have (the photo was moved or renamed).
@@ -53,6 +54,10 @@ class ReviewSession:
 
     def __post_init__(self) -> None:
         self.entries = {str(e["path"]): e for e in self.doc.get("files", [])}
+        # Asked for once per card: the curation does not change while it is served.
+        self.thumbs = frozenset(
+            e["thumb"] for e in self.entries.values() if e.get("thumb") is not None
+        )
         for path, entry in self.entries.items():
             caption = entry.get("caption") or _exif_caption(self, path)
             if caption:
@@ -100,8 +105,7 @@ class ReviewSession:
                     if entry.get("status") == "skipped":
                         continue
                     try:
-                        with open(self.album / rel, "rb") as fh:
-                            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+                        sha = _sha256(self.album / rel)
                     except OSError:
                         continue
                     self.by_sha.setdefault(sha, rel)
@@ -120,8 +124,7 @@ class ReviewSession:
 
     def thumb_path(self, rel: str) -> Path:
         """A thumbnail the curation wrote, from inside its output folder only."""
-        thumbs = {e.get("thumb") for e in self.entries.values()} - {None}
-        if rel not in thumbs or not _is_relative(rel):
+        if rel not in self.thumbs or not _is_relative(rel):
             raise NotServable(f"{rel!r} is not a thumbnail of this curation")
         return _inside(self.out / rel, self.out, rel)
 
@@ -136,10 +139,13 @@ class ReviewSession:
             raise NotServable(f"{rel!r} is not a photo of this curation")
         if entry.get("status") == "skipped":
             raise InputError(f"{rel!r} was skipped by curation ({_reason(entry)}): not a photo")
-        path = self.photo_path(rel)
-        with path.open("rb") as fh:
-            sha = hashlib.file_digest(fh, "sha256").hexdigest()
+        sha = _sha256(self.photo_path(rel))
         return feedback.record(self.settings, self.album, rel, sha, decision)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _reason(entry: dict[str, Any]) -> str:

@@ -141,12 +141,14 @@ def _outcomes(scores: np.ndarray, test: pd.DataFrame) -> PairOutcomes:
 def _previous(settings: Settings, before: ModelVersion, test: pd.DataFrame) -> np.ndarray:
     """The current personal champion's scores of the held-out photos (its own base)."""
     spec = str((before.tags or {}).get(TAG_BASE, HEURISTIC_SPEC))
-    scorer = load_personal(settings, str(before.version), spec)
     if spec == HEURISTIC_SPEC:
+        scorer = load_personal(settings, str(before.version), spec, base=HeuristicScorer())
         base = test[HEURISTIC].to_numpy(np.float64)
     else:
-        # Its base is another general version: that one's scores, from the same features.
+        # Its base is another general version: that one's scores, from the same features
+        # (loaded once, and handed to load_personal rather than loaded there again).
         base_model = load_model_scorer(spec, settings)
+        scorer = load_personal(settings, str(before.version), spec, base=base_model)
         if not hasattr(base_model, "ranker"):
             raise InputError(f"its base {spec} needs the photos' pixels; retrain it")
         base = base_model.ranker.predict(test)

@@ -3,10 +3,12 @@ decisions stored before the answer, the token rule, paths refused, markup escape
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +246,40 @@ def test_the_export_endpoint_writes_beside_the_album(session: ReviewSession, alb
     folder = Path(r.json()["folder"])
     assert folder == album.root.parent / "Trip 2026-picme-reviewed"
     assert json.loads((folder / "reviewed.json").read_text())["picks"] == r.json()["picks"]
+
+
+def test_the_page_shows_the_contact_sheets_0_to_100_score(session: ReviewSession) -> None:
+    page = _client(session).get("/").text
+    cards = re.findall(r'<figure[^>]* data-path="([^"]*)"(.*?)</figure>', page, re.S)
+    shown = {html.unescape(p): re.search(r">(\d+)/100<", body) for p, body in cards}
+    expected = {p: e["score_100"] for p, e in session.entries.items() if p in shown}
+    assert len(expected) >= 5 and len(set(expected.values())) > 1
+    assert {p: int(m.group(1)) for p, m in shown.items() if m} == expected
+
+
+def test_a_full_disk_answers_one_line_and_keeps_nothing_half_written(
+    session: ReviewSession, album: Album, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = album.root.parent / "Trip 2026-picme-reviewed"
+    before = tree_digest(target) if target.exists() else None
+
+    def full(*args: Any, **kw: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/disk/full")
+
+    client = _client(session)  # raise_server_exceptions: a traceback would fail the test
+    monkeypatch.setattr("picme.review.export.shutil.copy2", full)
+    r = client.post("/api/export", json={})
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": "cannot write the export: No space left on device (/disk/full); "
+        "nothing half-written was kept"
+    }
+    assert (tree_digest(target) if target.exists() else None) == before
+    assert not [p for p in target.parent.iterdir() if ".partial-" in p.name]
+    monkeypatch.setattr("picme.lake.feedback.write_parquet_atomic", full)
+    r = client.post("/api/decide", json={"path": session.doc["picks"][0], "decision": "keep"})
+    assert r.status_code == 500 and "cannot store the decision: No space" in r.json()["error"]
+    assert session.decisions() == {}
 
 
 def test_pick_answers_with_the_groups_former_pick_and_undo_restores_it(
