@@ -105,7 +105,9 @@ class Guard:
         query_token = parse_qs(request.url.query).get("token", [None])[0]
         if self.token is not None and query_token is not None and request.method == "GET":
             # Set the cookie and drop the token from the address bar and the history.
-            response = Response(status_code=303, headers={"location": request.url.path})
+            # One leading slash: "//host/..." would send the browser to another site.
+            here = "/" + request.url.path.lstrip("/")
+            response = Response(status_code=303, headers={"location": here})
             response.set_cookie(COOKIE, query_token, httponly=True, samesite="strict")
             await response(scope, receive, send_secure)
             return

@@ -181,6 +181,9 @@ def test_a_token_guards_every_request_and_never_shows(
         TOKEN in first.headers["set-cookie"] and "httponly" in first.headers["set-cookie"].lower()
     )
     assert client.cookies.get(COOKIE) == TOKEN
+    # The redirect stays on this server, whatever the path looks like.
+    odd = client.get(f"http://testserver//evil.example/x?token={TOKEN}", follow_redirects=False)
+    assert odd.headers["location"] == "/evil.example/x"
     page = client.get("/")
     assert page.status_code == 200 and TOKEN not in page.text
     decided = client.post("/api/decide", json={"path": path, "decision": "keep"})
