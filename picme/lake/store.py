@@ -262,14 +262,19 @@ class ObjectLake:
     def _sweep_pending(self) -> None:
         """Uploads of publishes killed before their commit, once their record is old."""
         now = datetime.now(UTC)
-        for key, modified in self.bucket.listing(self.location.key(PENDING) + "/"):
-            if now - modified < PENDING_TTL:
-                continue
+        old = [
+            key
+            for key, modified in self.bucket.listing(self.location.key(PENDING) + "/")
+            if now - modified >= PENDING_TTL
+        ]
+        if not old:
+            return
+        # One pointer read for all records: a record this old is of a publish that ended
+        # (killed, or committed before dropping it), so no commit adds its keys meanwhile.
+        pointer, _ = self.pointer()
+        live = {e["key"] for f in pointer["folders"].values() for e in f.get("files", {}).values()}
+        for key in old:
             data, _ = self.bucket.get_json(key)
-            pointer, _ = self.pointer()
-            live = {
-                e["key"] for f in pointer["folders"].values() for e in f.get("files", {}).values()
-            }
             listed = [k for k in (data or {}).get("keys", []) if isinstance(k, str)]
             self.bucket.delete([k for k in listed if k not in live] + [key])
 
