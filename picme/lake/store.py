@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from picme.errors import InputError
 from picme.lake import mirror as mirrors
-from picme.lake.objstore import Bucket, Location, ObjectStoreError, parse_uri
+from picme.lake.objstore import Bucket, Location, ObjectStoreError, endpoint_url, parse_uri
 from picme.lake.paths import PARTITIONED, SINGLE_FILE
 
 if TYPE_CHECKING:
@@ -295,7 +295,7 @@ class ObjectLake:
         ]
         if not keys:
             raise InputError(f"{self.location.uri}: no {table} table published yet")
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        endpoint = endpoint_url()
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         fs = pafs.S3FileSystem(endpoint_override=endpoint, region=region or "us-east-1")
         bucket = self.location.bucket
