@@ -142,12 +142,10 @@ class ObjectLake:
             for _ in range(attempts):
                 pointer, _etag = self.pointer()
                 state = mirrors.load_state(self.mirror, self.location.uri)
-                if all(self._pull_folder(f, pointer, state) for f in wanted):
-                    mirrors.save_state(self.mirror, state)
+                done = all(self._pull_folder(f, pointer, state) for f in wanted)
+                mirrors.save_state(self.mirror, state)  # what did arrive, even if not all
+                if done:
                     return
-                mirrors.save_state(
-                    self.mirror, state
-                )  # what did arrive is recorded; read the pointer again
         raise ObjectStoreError(
             f"{self.location.uri}: the lake kept changing while being read; try again"
         )
