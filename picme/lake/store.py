@@ -231,8 +231,16 @@ class ObjectLake:
     ) -> list[str]:
         """Move the pointer to ``changed`` with a conditional put; returns the keys of the
         generations it replaced."""
+        old: list[str] | None = None
         for _ in range(attempts):
             pointer, etag = self.pointer()
+            if old is not None and all(
+                (pointer["folders"].get(f) or {}).get("generation") == e["generation"]
+                for f, e in changed.items()
+            ):
+                # An earlier put landed but its answer was lost, and boto's retry of it
+                # was refused (412): the commit is this run's own, not a conflict.
+                return old
             for folder in changed:
                 now = (pointer["folders"].get(folder) or {}).get("generation")
                 base = (state["folders"].get(folder) or {}).get("generation")
