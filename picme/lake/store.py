@@ -123,9 +123,10 @@ class ObjectLake:
 
     def pointer(self) -> tuple[dict[str, Any], str | None]:
         data, etag = self.bucket.get_json(self.location.key(POINTER))
-        if data is None:
-            return {"format": 1, "folders": {}}, etag
-        if not isinstance(data.get("folders"), dict):
+        if etag is None:  # no pointer yet: an empty lake
+            return {"format": 1, "folders": {}}, None
+        # JSON that is not an object (data None) is someone else's too: never overwritten.
+        if data is None or not isinstance(data.get("folders"), dict):
             raise ObjectStoreError(
                 f"{self.location.uri}: {POINTER} is not a PicMe lake pointer; point "
                 "PICME_LAKE_URI at another prefix"

@@ -265,6 +265,25 @@ def test_a_pointer_put_whose_answer_was_lost_is_still_this_runs_commit(
     assert not [k for k in keys if k.startswith("lake/_pending/")]
 
 
+@pytest.mark.parametrize("body", ['{"folders": []}', "[1, 2]", '"text"'])
+def test_a_pointer_that_is_not_picmes_is_refused_and_kept(
+    bucket: str, tmp_path: Path, body: str
+) -> None:
+    import boto3
+
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"lake/{POINTER}", Body=body.encode())
+    lake = _lake(bucket, tmp_path / "m")
+    with pytest.raises(ObjectStoreError, match="is not a PicMe lake pointer"):
+        lake.pull(["posts"])
+    lake.mirror.mkdir(parents=True, exist_ok=True)
+    _write(lake.mirror, "posts/posts.parquet", [1])
+    with pytest.raises(ObjectStoreError, match="is not a PicMe lake pointer"):
+        lake.publish(["posts"])
+    got = boto3.client("s3").get_object(Bucket=bucket, Key=f"lake/{POINTER}")["Body"].read()
+    assert got == body.encode()
+    assert _keys(bucket) == [f"lake/{POINTER}"]
+
+
 def test_concurrent_writers(bucket: str, tmp_path: Path) -> None:
     a, b = _lake(bucket, tmp_path / "a"), _lake(bucket, tmp_path / "b")
     a.pull(store.FOLDERS)
