@@ -13,6 +13,8 @@ from picme.settings import Settings
 
 
 def need_training_table(settings: Settings) -> None:
+    if settings.lake_uri:
+        return  # the local folder is only a mirror: the stage pulls the bucket, then checks
     path = lake_paths(settings).training
     if not path.exists():
         raise InputError(f"{path}: no training table yet; run `picme features` first")
@@ -20,7 +22,11 @@ def need_training_table(settings: Settings) -> None:
 
 def need_lake(settings: Settings) -> None:
     """Only a lake that was never made: a media table missing from an existing lake may be
-    an interrupted ingest's commit, which the features stage rolls forward first."""
+    an interrupted ingest's commit, which the features stage rolls forward first. An
+    object-store lake is not judged by this worker's mirror (empty on a fresh worker): the
+    stage pulls it, then checks."""
+    if settings.lake_uri:
+        return
     paths = lake_paths(settings)
     if not paths.root.exists():
         raise InputError(f"no media table at {paths.media}: run `picme ingest` first")

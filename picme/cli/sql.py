@@ -156,8 +156,6 @@ def print_table(columns: list[str], rows: list[tuple[Any, ...]], *, more: bool) 
 def repl(con: duckdb.DuckDBPyConnection, fmt: str, max_rows: int) -> int:
     """Statements from the prompt (or stdin) until ``.quit`` or end of input; the exit
     code: 0, or 2 when a statement failed and the input was not typed at a terminal."""
-    from picme.errors import InputError
-
     interactive = sys.stdin.isatty()
     if interactive:
         import readline  # noqa: F401  # line editing and history for input()
@@ -184,19 +182,23 @@ def repl(con: duckdb.DuckDBPyConnection, fmt: str, max_rows: int) -> int:
         if not text.endswith(";"):
             continue
         buffer = []
-        try:
-            run_statement(con, text, fmt, max_rows)
-        except InputError as exc:
-            failed = True
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        failed = not _run(con, text, fmt, max_rows) or failed
     rest = "\n".join(buffer).strip()
     if rest:
-        try:
-            run_statement(con, rest, fmt, max_rows)
-        except InputError as exc:
-            failed = True
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        failed = not _run(con, rest, fmt, max_rows) or failed
     return 2 if failed and not interactive else 0
+
+
+def _run(con: duckdb.DuckDBPyConnection, text: str, fmt: str, max_rows: int) -> bool:
+    """One statement of a session: an error is printed and the session goes on."""
+    from picme.errors import InputError
+
+    try:
+        run_statement(con, text, fmt, max_rows)
+    except InputError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        return False
+    return True
 
 
 def _line() -> str:

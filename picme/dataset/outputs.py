@@ -38,7 +38,7 @@ def write_outputs(
     con: duckdb.DuckDBPyConnection,
     paths: Mapping[str, Path],
     record: Mapping[str, Any],
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> None:
     """Publish the training set (table, pairs, exclusions, split.json) as one generation:
     written whole into a staging folder, then swapped with the old one in one step, so a
@@ -50,8 +50,7 @@ def write_outputs(
             con.execute(f"COPY {table} TO {literal(str(out))} (FORMAT parquet, COMPRESSION zstd)")
         split = stage / paths["split"].name
         split.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    if settings is not None:  # an object-store lake: the new set, as one generation
-        publish(settings, ("training",))
+    publish(settings, ("training",))  # an object-store lake: the new set, as one generation
 
 
 def view_statements(settings: Settings) -> list[str]:

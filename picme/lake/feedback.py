@@ -100,17 +100,17 @@ def _query(settings: Settings, album: Path | None, sql: str) -> pa.Table:
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
     if not parts:
         return _schema().empty_table()
-    con = duckdb.connect()
     where = "WHERE album = $album" if album is not None else ""
     params: dict[str, object] = {"files": [str(p) for p in parts]}
     if album is not None:
         params["album"] = album_key(album)
-    con.execute(
-        "CREATE TEMP TABLE every AS SELECT album, path, sha256, decision, decided_at, "
-        f"filename AS part FROM read_parquet($files, filename = true) {where}",
-        params,
-    )
-    table: pa.Table = con.sql(sql).to_arrow_table()
+    with duckdb.connect() as con:
+        con.execute(
+            "CREATE TEMP TABLE every AS SELECT album, path, sha256, decision, decided_at, "
+            f"filename AS part FROM read_parquet($files, filename = true) {where}",
+            params,
+        )
+        table: pa.Table = con.sql(sql).to_arrow_table()
     return table.cast(_schema())
 
 

@@ -62,9 +62,15 @@ def parse_uri(uri: str) -> Location:
     return Location(bucket=m.group("bucket"), prefix=prefix)
 
 
+def endpoint_url() -> str | None:
+    """The S3 endpoint the environment names (the S3-specific variable first, as boto3
+    reads them); None: AWS's default."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+
+
 def endpoint_text() -> str:
     """The endpoint in use, for messages: without any user:password part of the URL."""
-    url = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    url = endpoint_url()
     if not url:
         return "AWS's default S3 endpoint"
     parts = urlsplit(url)

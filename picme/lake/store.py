@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from picme.errors import InputError
 from picme.lake import mirror as mirrors
-from picme.lake.objstore import Bucket, Location, ObjectStoreError, parse_uri
+from picme.lake.objstore import Bucket, Location, ObjectStoreError, endpoint_url, parse_uri
 from picme.lake.paths import PARTITIONED, SINGLE_FILE
 
 if TYPE_CHECKING:
@@ -123,9 +123,10 @@ class ObjectLake:
 
     def pointer(self) -> tuple[dict[str, Any], str | None]:
         data, etag = self.bucket.get_json(self.location.key(POINTER))
-        if data is None:
-            return {"format": 1, "folders": {}}, etag
-        if not isinstance(data.get("folders"), dict):
+        if etag is None:  # no pointer yet: an empty lake
+            return {"format": 1, "folders": {}}, None
+        # JSON that is not an object (data None) is someone else's too: never overwritten.
+        if data is None or not isinstance(data.get("folders"), dict):
             raise ObjectStoreError(
                 f"{self.location.uri}: {POINTER} is not a PicMe lake pointer; point "
                 "PICME_LAKE_URI at another prefix"
@@ -142,12 +143,10 @@ class ObjectLake:
             for _ in range(attempts):
                 pointer, _etag = self.pointer()
                 state = mirrors.load_state(self.mirror, self.location.uri)
-                if all(self._pull_folder(f, pointer, state) for f in wanted):
-                    mirrors.save_state(self.mirror, state)
+                done = all(self._pull_folder(f, pointer, state) for f in wanted)
+                mirrors.save_state(self.mirror, state)  # what did arrive, even if not all
+                if done:
                     return
-                mirrors.save_state(
-                    self.mirror, state
-                )  # what did arrive is recorded; read the pointer again
         raise ObjectStoreError(
             f"{self.location.uri}: the lake kept changing while being read; try again"
         )
@@ -233,8 +232,16 @@ class ObjectLake:
     ) -> list[str]:
         """Move the pointer to ``changed`` with a conditional put; returns the keys of the
         generations it replaced."""
+        old: list[str] | None = None
         for _ in range(attempts):
             pointer, etag = self.pointer()
+            if old is not None and all(
+                (pointer["folders"].get(f) or {}).get("generation") == e["generation"]
+                for f, e in changed.items()
+            ):
+                # An earlier put landed but its answer was lost, and boto's retry of it
+                # was refused (412): the commit is this run's own, not a conflict.
+                return old
             for folder in changed:
                 now = (pointer["folders"].get(folder) or {}).get("generation")
                 base = (state["folders"].get(folder) or {}).get("generation")
@@ -262,14 +269,19 @@ class ObjectLake:
     def _sweep_pending(self) -> None:
         """Uploads of publishes killed before their commit, once their record is old."""
         now = datetime.now(UTC)
-        for key, modified in self.bucket.listing(self.location.key(PENDING) + "/"):
-            if now - modified < PENDING_TTL:
-                continue
+        old = [
+            key
+            for key, modified in self.bucket.listing(self.location.key(PENDING) + "/")
+            if now - modified >= PENDING_TTL
+        ]
+        if not old:
+            return
+        # One pointer read for all records: a record this old is of a publish that ended
+        # (killed, or committed before dropping it), so no commit adds its keys meanwhile.
+        pointer, _ = self.pointer()
+        live = {e["key"] for f in pointer["folders"].values() for e in f.get("files", {}).values()}
+        for key in old:
             data, _ = self.bucket.get_json(key)
-            pointer, _ = self.pointer()
-            live = {
-                e["key"] for f in pointer["folders"].values() for e in f.get("files", {}).values()
-            }
             listed = [k for k in (data or {}).get("keys", []) if isinstance(k, str)]
             self.bucket.delete([k for k in listed if k not in live] + [key])
 
@@ -290,7 +302,7 @@ class ObjectLake:
         ]
         if not keys:
             raise InputError(f"{self.location.uri}: no {table} table published yet")
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        endpoint = endpoint_url()
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         fs = pafs.S3FileSystem(endpoint_override=endpoint, region=region or "us-east-1")
         bucket = self.location.bucket

@@ -233,6 +233,57 @@ def test_killed_publish_leftovers_are_swept_later(
     assert "lake/posts/user-file.txt" in keys  # never listed by PicMe: never deleted
 
 
+def test_a_pointer_put_whose_answer_was_lost_is_still_this_runs_commit(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = _lake(bucket, tmp_path / "m")
+    lake.pull(["posts"])
+    _write(lake.mirror, "posts/posts.parquet", [1])
+    lake.publish(["posts"])
+    first = _keys(bucket)
+    _write(lake.mirror, "posts/posts.parquet", [1, 2])
+    real = lake.bucket.put_json
+    answers: list[bool] = []
+
+    def answer_lost(key: str, data: dict[str, Any], *, if_match: str | None) -> bool:
+        # The put lands, its answer times out, and boto's retry of the same conditional
+        # put is refused (412): the caller sees False.
+        landed = real(key, data, if_match=if_match)
+        answers.append(landed)
+        return False if len(answers) == 1 else landed
+
+    monkeypatch.setattr(lake.bucket, "put_json", answer_lost)
+    lake.publish(["posts"])
+    assert answers == [True]  # no second put: the pointer already was this run's
+    reader = _lake(bucket, tmp_path / "reader")
+    reader.pull(["posts"])
+    assert _rows(reader.mirror / "posts/posts.parquet") == [1, 2]
+    live = {e["key"] for e in _pointer(bucket)["folders"]["posts"]["files"].values()}
+    keys = set(_keys(bucket))
+    assert live <= keys  # every object the pointer lists is there
+    assert not (set(first) - {f"lake/{POINTER}"}) & keys  # the replaced generation is gone
+    assert not [k for k in keys if k.startswith("lake/_pending/")]
+
+
+@pytest.mark.parametrize("body", ['{"folders": []}', "[1, 2]", '"text"'])
+def test_a_pointer_that_is_not_picmes_is_refused_and_kept(
+    bucket: str, tmp_path: Path, body: str
+) -> None:
+    import boto3
+
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"lake/{POINTER}", Body=body.encode())
+    lake = _lake(bucket, tmp_path / "m")
+    with pytest.raises(ObjectStoreError, match="is not a PicMe lake pointer"):
+        lake.pull(["posts"])
+    lake.mirror.mkdir(parents=True, exist_ok=True)
+    _write(lake.mirror, "posts/posts.parquet", [1])
+    with pytest.raises(ObjectStoreError, match="is not a PicMe lake pointer"):
+        lake.publish(["posts"])
+    got = boto3.client("s3").get_object(Bucket=bucket, Key=f"lake/{POINTER}")["Body"].read()
+    assert got == body.encode()
+    assert _keys(bucket) == [f"lake/{POINTER}"]
+
+
 def test_concurrent_writers(bucket: str, tmp_path: Path) -> None:
     a, b = _lake(bucket, tmp_path / "a"), _lake(bucket, tmp_path / "b")
     a.pull(store.FOLDERS)
