@@ -70,6 +70,10 @@ def open_lake() -> duckdb.DuckDBPyConnection:
     from picme.settings import get_settings
 
     settings = get_settings()
+    if settings.lake_uri:
+        from picme.lake.store import FOLDERS, pull
+
+        pull(settings, FOLDERS)  # an object-store lake: what is published, not a stale mirror
     statements = view_statements(settings)
     if not statements:
         raise InputError(

@@ -440,3 +440,21 @@ def test_an_ingest_killed_after_deciding_is_redone_not_rolled_forward(
     (lake.mirror / RECORD).write_text(json.dumps({"pid": os.getpid(), "files": []}))
     lake.pull(store.INGEST)
     assert (lake.mirror / RECORD).exists()
+
+
+def test_picme_sql_on_a_fresh_worker_queries_the_published_lake(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from picme.cli.app import app
+
+    a = _lake(bucket, tmp_path / "a")
+    a.pull(store.INGEST)
+    _write(a.mirror, "posts/posts.parquet", [1, 2, 3])
+    a.publish(store.INGEST)
+    monkeypatch.setenv("PICME_HOME", str(tmp_path / "fresh-worker"))
+    monkeypatch.setenv("PICME_LAKE_URI", f"s3://{bucket}/lake")
+    res = CliRunner().invoke(app, ["sql", "--csv", "-c", "select sum(n) as total from posts"])
+    assert res.exit_code == 0, res.output
+    assert res.output.split() == ["total", "6"]
