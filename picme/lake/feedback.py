@@ -27,6 +27,7 @@ from picme.util.atomic import write_parquet_atomic
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from picme.lake.objstore import Bucket, Location
     from picme.settings import Settings
 
 # keep/reject/star: the person's verdict on a photo; pick: this photo replaces its group's
@@ -89,13 +90,53 @@ def record(
     # Nanoseconds, pid and a random suffix: unique across tabs, threads and processes.
     name = f"part-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
     write_parquet_atomic(table, folder / name)
+    remote = _remote(settings)
+    if remote is not None:
+        # An object-store lake: the decision is in the bucket before this returns, so
+        # `picme train --personal` on another worker sees it. Parts are immutable and
+        # uniquely named, so they need no generation: each is its own object.
+        bucket, location = remote
+        bucket.upload(folder / name, location.key("feedback", name))
     return row
+
+
+def _remote(settings: Settings) -> tuple[Bucket, Location] | None:
+    from picme.lake.objstore import Bucket, parse_uri
+
+    if not getattr(settings, "lake_uri", None):
+        return None
+    location = parse_uri(str(settings.lake_uri))
+    return Bucket(location), location
+
+
+def sync(settings: Settings) -> None:
+    """An object-store lake: fetch the decisions other workers stored, and send up any of
+    this worker's that an interrupted upload left behind. On disk: nothing to do."""
+    remote = _remote(settings)
+    if remote is None:
+        return
+    bucket, location = remote
+    folder = lake_paths(settings).feedback_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = location.key("feedback") + "/"
+    there = {key.rsplit("/", 1)[-1]: key for key, _ in bucket.listing(prefix)}
+    here = {p.name for p in folder.glob("part-*.parquet")}
+    for name, key in there.items():
+        if name.startswith("part-") and name.endswith(".parquet") and name not in here:
+            # pid and a random part: two threads of the review server may sync at once.
+            tmp = folder / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            if bucket.download(key, tmp):
+                os.replace(tmp, folder / name)
+            tmp.unlink(missing_ok=True)
+    for name in sorted(here - set(there)):
+        bucket.upload(folder / name, location.key("feedback", name))
 
 
 def _query(settings: Settings, album: Path | None, sql: str) -> pa.Table:
     """Run ``sql`` over a view ``every`` of the stored decisions (with ``part``, the file)."""
     import duckdb
 
+    sync(settings)
     folder = lake_paths(settings).feedback_dir
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
     if not parts:

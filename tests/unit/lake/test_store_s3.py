@@ -458,3 +458,35 @@ def test_picme_sql_on_a_fresh_worker_queries_the_published_lake(
     res = CliRunner().invoke(app, ["sql", "--csv", "-c", "select sum(n) as total from posts"])
     assert res.exit_code == 0, res.output
     assert res.output.split() == ["total", "6"]
+
+
+def test_feedback_on_an_object_store_lake_reaches_every_worker(
+    bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from picme.lake import feedback
+    from picme.settings import get_settings
+
+    def parts() -> list[str]:
+        return [k for k in _keys(bucket) if k.startswith("lake/feedback/part-")]
+
+    monkeypatch.setenv("PICME_LAKE_URI", f"s3://{bucket}/lake")
+    album = tmp_path / "album"
+    reviewer = get_settings(home=tmp_path / "reviewer")
+    feedback.record(reviewer, album, "a.jpg", "aa", "keep")
+    feedback.record(get_settings(home=tmp_path / "second-tab"), album, "b.jpg", "bb", "star")
+    assert len(parts()) == 2  # each decision is in the bucket when record returns
+
+    trainer = get_settings(home=tmp_path / "trainer")
+    now = feedback.current(trainer, album).to_pylist()
+    assert [(r["path"], r["decision"]) for r in now] == [("a.jpg", "keep"), ("b.jpg", "star")]
+
+    # An upload lost on the way (here: the object removed) is sent up by the next read.
+    before = set(parts())
+    feedback.record(trainer, album, "c.jpg", "cc", "reject")
+    (lost,) = set(parts()) - before
+    boto3.client("s3").delete_object(Bucket=bucket, Key=lost)
+    feedback.current(trainer, album)
+    assert lost in parts()
+    assert len(feedback.current(reviewer, album)) == 3
