@@ -236,10 +236,3 @@ def publish_counts(settings: Settings, stage: str) -> list[dict[str, Any]]:
         rows, key=COUNTS_KEY, description=f"Lake tables after {stage} ({settings.home})"
     )
     return rows
-
-
-def md_escape(text: object) -> str:
-    """Escape text from scraped data or error messages for a Markdown artifact."""
-    import html
-
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")

@@ -22,11 +22,11 @@ from flows.common import (
     INSTAGRAM_LIMIT,
     SCRAPE_KEY,
     load_settings,
-    md_escape,
     resolve_settings,
     settings_payload,
 )
 from picme.errors import InputError
+from picme.registry.report import md
 from picme.scrape.config import ScrapeConfig
 from picme.scrape.errors import RateLimited, RequestBudgetReached
 
@@ -112,9 +112,9 @@ def scrape_flow(config: ScrapeConfig = ScrapeConfig(), home: str | None = None) 
         get_run_logger().info("nothing to scrape: no profiles or hashtags given")
         return ScrapeResult(summary="nothing to scrape: no profiles or hashtags given")
     result = scrape_task(settings_payload(settings), config)
-    lines = [f"# Scrape into `{md_escape(settings.raw_dir)}`", "", md_escape(result.summary)]
+    lines = [f"# Scrape into `{md(settings.raw_dir)}`", "", md(result.summary)]
     if result.errors:
-        lines += ["", "## Errors", ""] + [f"- {md_escape(e)}" for e in result.errors]
+        lines += ["", "## Errors", ""] + [f"- {md(e)}" for e in result.errors]
     create_markdown_artifact("\n".join(lines), key=SCRAPE_KEY, description="Scrape summary")
     print(result.summary)
     return result

@@ -8,7 +8,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from picme.settings import Settings
+from tests.services import free_port
 
 
 def register_champion(home: Path, *, n_accounts: int = 4, posts: int = 12) -> Settings:
@@ -49,12 +49,6 @@ def register_champion(home: Path, *, n_accounts: int = 4, posts: int = 12) -> Se
     assert version is not None
     client(settings).set_registered_model_alias(settings.model_name, "champion", version)
     return settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

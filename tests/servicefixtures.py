@@ -22,7 +22,6 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -32,17 +31,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.services import need
+from tests.services import free_port, need
 
 # A password with the characters that break a URL pasted together by hand: every client
 # must be given it escaped (or as a separate setting), which is what the tests check.
 AWKWARD = "p@ss:w/rd%#?&'"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def postgres_bindir() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -37,3 +38,10 @@ def need(tool: str, path: str | None = None) -> str:
     if required():
         pytest.fail(message + " (PICME_REQUIRE_SERVICES is set: CI must run this test)")
     pytest.skip(message)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback, for a server a test starts."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -32,10 +32,10 @@ from tests import servicefixtures
 from tests.servicefixtures import (
     Postgres,
     S3Server,
-    free_port,
     init_databases,
     new_password,
 )
+from tests.services import free_port
 
 # The cluster and the object store, started once for this module and stopped after it.
 postgres = servicefixtures.postgres

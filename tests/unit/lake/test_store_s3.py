@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,6 +21,7 @@ from picme.lake import store
 from picme.lake.objstore import ObjectStoreError, parse_uri
 from picme.lake.store import POINTER, LakeConflict, ObjectLake
 from picme.settings import get_settings
+from tests.services import free_port
 
 SECRET = "picme-test-secret-9f3c1e"
 ACCESS = "PICMETESTACCESSKEY42"
@@ -356,12 +356,6 @@ def test_duckdb_reads_a_table_from_the_bucket_without_httpfs(bucket: str, tmp_pa
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_failures_are_one_line_without_credentials(
     bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -379,7 +373,7 @@ def test_failures_are_one_line_without_credentials(
     assert "does not exist" in errors[-1]
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET + "-wrong")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ObjectStoreError) as dead:
         _lake(bucket, tmp_path / "y").pull(["posts"])
     errors.append(str(dead.value))
